@@ -1,0 +1,204 @@
+/**
+ * Writes spec/vectors.json: the test vectors of spec/encodings.md. The Solidity side
+ * (test/contracts/Encodings.t.sol) and the TypeScript side (test/lib/encodings.test.ts) both check
+ * them. Regenerate only when the spec changes: `node scripts/gen-vectors.ts [--check]`.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { hashDomain, keccak256, toHex, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import {
+  CHALLENGE_WRONG_OUTPUT,
+  LEAF_AUCTION,
+  LEAF_TICKET,
+  SAMPLER_GREEDY,
+  VERIFY_RESCORE,
+  TYPES,
+  ZERO32,
+  bidCommitment,
+  challengeCommitment,
+  chatTemplateHash,
+  domain,
+  encodeType,
+  inputHash,
+  leafHash,
+  outputHash,
+  profileHash,
+  receiptDigest,
+  ticketDigest,
+  typeHash,
+  voteCommitment,
+  voucherDigest,
+  type InferenceInput,
+  type Leaf,
+  type Profile,
+  type Receipt,
+  type Ticket,
+  type Voucher,
+} from "../agents/lib/encodings.ts";
+import { PositionalTree } from "../agents/lib/merkle.ts";
+
+
+export const VECTORS_PATH = new URL("../spec/vectors.json", import.meta.url);
+
+// Hardhat's well-known development accounts #0 (requester) and #1 (node): local chains only.
+const REQUESTER_KEY: Hex = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const NODE_KEY: Hex = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const CHAIN_ID = 31337;
+const VERIFYING_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
+
+const j = (v: unknown): unknown =>
+  JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x)));
+
+export async function buildVectors(): Promise<Record<string, unknown>> {
+  const requester = privateKeyToAccount(REQUESTER_KEY);
+  const node = privateKeyToAccount(NODE_KEY);
+  const dom = domain(CHAIN_ID, VERIFYING_CONTRACT);
+
+  const profile: Profile = {
+    model: keccak256(toHex("example gguf")),
+    adapter: ZERO32,
+    llamaBuild: "node-llama-cpp@3.22.1",
+    cpuVariant: "linux-x64",
+    threads: 1,
+    batchSize: 512,
+    contextSize: 2048,
+    flashAttention: false,
+    freshSequence: true,
+    sampler: {
+      kind: SAMPLER_GREEDY,
+      temperatureMilli: 0,
+      topK: 0,
+      topPMilli: 1000,
+      minPMilli: 0,
+      repeatPenaltyMilli: 1000,
+      repeatLastN: 0,
+      frequencyPenaltyMilli: 0,
+      presencePenaltyMilli: 0,
+    },
+    chatTemplate: chatTemplateHash("{{prompt}}"),
+    verification: { mode: VERIFY_RESCORE, exactBelowTokens: 16, topK: 4, maxMissBps: 250, minMeanLogProbMicro: -2_500_000 },
+  };
+  const pHash = profileHash(profile);
+
+  const inputs: InferenceInput[] = [
+    { prompt: "", maxTokens: 1, stop: [], seed: 0n },
+    { prompt: "Hello, market!", maxTokens: 64, stop: ["\n"], seed: 42n },
+    { prompt: "Ünïcödé ✓ 模型 🦙", maxTokens: 4096, stop: ["</s>", "User:"], seed: 18446744073709551615n },
+  ];
+  const outputs = [
+    { profile: pHash, tokens: [] as number[] },
+    { profile: pHash, tokens: [1, 2, 3, 258, 4294967295] },
+  ];
+
+  const ticket: Ticket = {
+    requester: requester.address,
+    node: node.address,
+    model: profile.model,
+    adapter: ZERO32,
+    input: inputHash(inputs[1]!),
+    maxTokens: 64,
+    pricePerToken: 1_000_000_000_000n,
+    sequence: 7n,
+    expiry: 1_900_000_000n,
+    profile: pHash,
+  };
+  const ticketId = ticketDigest(ticket, CHAIN_ID, VERIFYING_CONTRACT);
+  const ticketSig = await requester.signTypedData({ domain: dom, types: TYPES, primaryType: "Ticket", message: ticket });
+
+  const out1 = outputHash(pHash, outputs[1]!.tokens);
+  const receipt: Receipt = { ticket: ticketId, output: out1, tokens: 5 };
+  const receiptSig = await node.signTypedData({ domain: dom, types: TYPES, primaryType: "Receipt", message: receipt });
+
+  const voucher: Voucher = {
+    requester: requester.address,
+    node: node.address,
+    cumulativeAmount: 123_456_789_000_000_000n,
+    throughSequence: 7n,
+  };
+  const voucherSig = await requester.signTypedData({ domain: dom, types: TYPES, primaryType: "Voucher", message: voucher });
+
+  const leaves: Leaf[] = [0, 1, 2, 3, 4].map((i) => ({
+    index: i,
+    kind: i % 2 === 0 ? LEAF_TICKET : LEAF_AUCTION,
+    ref: i % 2 === 0 ? ticketId : toHex(BigInt(i + 1), { size: 32 }),
+    requester: requester.address,
+    model: profile.model,
+    adapter: ZERO32,
+    input: ticket.input,
+    output: out1,
+    tokens: 5 + i,
+    amount: BigInt(5 + i) * ticket.pricePerToken,
+    profile: pHash,
+  }));
+  const leafHashes = leaves.map(leafHash);
+
+  const trees = [1, 2, 3, 5].map((n) => {
+    const t = new PositionalTree(leafHashes.slice(0, n));
+    return {
+      leafCount: n,
+      leaves: leafHashes.slice(0, n),
+      root: t.root,
+      proofs: Array.from({ length: n }, (_, i) => ({ index: i, proof: t.proof(i) })),
+    };
+  });
+
+  const salt = keccak256(toHex("salt"));
+  return {
+    note: "Generated by scripts/gen-vectors.ts from agents/lib/encodings.ts; checked by test/contracts/Encodings.t.sol and test/lib/encodings.test.ts. Keys are Hardhat development accounts.",
+    chainId: CHAIN_ID,
+    verifyingContract: VERIFYING_CONTRACT,
+    domainSeparator: hashDomain({ domain: dom, types: { EIP712Domain: [
+      { name: "name", type: "string" },
+      { name: "version", type: "string" },
+      { name: "chainId", type: "uint256" },
+      { name: "verifyingContract", type: "address" },
+    ] } }),
+    typeStrings: Object.fromEntries(Object.keys(TYPES).map((k) => [k, encodeType(k as keyof typeof TYPES)])),
+    typehashes: Object.fromEntries(Object.keys(TYPES).map((k) => [k, typeHash(k as keyof typeof TYPES)])),
+    ticket: { message: j(ticket), digest: ticketId, signer: requester.address, signature: ticketSig },
+    receipt: { message: j(receipt), digest: receiptDigest(receipt, CHAIN_ID, VERIFYING_CONTRACT), signer: node.address, signature: receiptSig },
+    voucher: { message: j(voucher), digest: voucherDigest(voucher, CHAIN_ID, VERIFYING_CONTRACT), signer: requester.address, signature: voucherSig },
+    inputs: inputs.map((i) => ({ ...(j(i) as object), hash: inputHash(i) })),
+    outputs: outputs.map((o) => ({ ...o, hash: outputHash(o.profile, o.tokens) })),
+    profile: { value: j(profile), hash: pHash },
+    leaves: leaves.map((l, i) => ({ ...(j(l) as object), hash: leafHashes[i] })),
+    commitments: {
+      bid: { jobId: "12", bidder: node.address, pricePerToken: "999", salt, hash: bidCommitment(12n, node.address, 999n, salt) },
+      challenge: {
+        batchId: "3",
+        leafIndex: 4,
+        kind: CHALLENGE_WRONG_OUTPUT,
+        challenger: requester.address,
+        salt,
+        hash: challengeCommitment(3n, 4, CHALLENGE_WRONG_OUTPUT, requester.address, salt),
+      },
+      vote: { disputeId: "9", voter: node.address, guilty: true, salt, hash: voteCommitment(9n, node.address, true, salt) },
+    },
+    trees,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { check: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+  });
+  if (values.help) {
+    console.log("Usage: node scripts/gen-vectors.ts [--check]\n\nWrites spec/vectors.json; --check fails if the file differs.");
+    return;
+  }
+  const text = JSON.stringify(await buildVectors(), null, 2) + "\n";
+  if (values.check) {
+    const current = readFileSync(VECTORS_PATH, "utf8");
+    if (current !== text) {
+      console.error("spec/vectors.json is out of date: run `node scripts/gen-vectors.ts`");
+      process.exit(1);
+    }
+    console.log("spec/vectors.json is up to date");
+    return;
+  }
+  writeFileSync(VECTORS_PATH, text);
+  console.log(`wrote ${VECTORS_PATH.pathname}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
