@@ -24,7 +24,13 @@ contract ModelRegistry is IModelRegistry, ProtocolAccess {
     /// @param admin Default admin (also PARAMS_ROLE and PAUSER_ROLE at first).
     /// @param maxRoyaltyPerToken_ Initial royalty bound.
     constructor(address admin, uint256 maxRoyaltyPerToken_) ProtocolAccess(admin) {
-        maxRoyaltyPerToken = _checkParameter("maxRoyaltyPerToken", 0, maxRoyaltyPerToken_, 0, MAX_ROYALTY_PER_TOKEN_BOUND);
+        maxRoyaltyPerToken = _checkParameter(
+            "maxRoyaltyPerToken",
+            0,
+            maxRoyaltyPerToken_,
+            0,
+            MAX_ROYALTY_PER_TOKEN_BOUND
+        );
     }
 
     /// @inheritdoc IModelRegistry
@@ -47,7 +53,8 @@ contract ModelRegistry is IModelRegistry, ProtocolAccess {
             revert ModelRegistryInvalidMetadata(metadata.parameterCount, metadata.contextLength);
         }
         // INVARIANT: a royalty never exceeds the governance bound at registration.
-        if (royaltyPerToken > maxRoyaltyPerToken) revert ModelRegistryRoyaltyTooHigh(royaltyPerToken, maxRoyaltyPerToken);
+        if (royaltyPerToken > maxRoyaltyPerToken)
+            revert ModelRegistryRoyaltyTooHigh(royaltyPerToken, maxRoyaltyPerToken);
 
         model.owner = msg.sender;
         model.registeredAt = SafeCast.toUint64(block.timestamp);
@@ -99,7 +106,13 @@ contract ModelRegistry is IModelRegistry, ProtocolAccess {
 
     /// @inheritdoc IModelRegistry
     function setMaxRoyaltyPerToken(uint256 value) external onlyRole(PARAMS_ROLE) {
-        maxRoyaltyPerToken = _checkParameter("maxRoyaltyPerToken", maxRoyaltyPerToken, value, 0, MAX_ROYALTY_PER_TOKEN_BOUND);
+        maxRoyaltyPerToken = _checkParameter(
+            "maxRoyaltyPerToken",
+            maxRoyaltyPerToken,
+            value,
+            0,
+            MAX_ROYALTY_PER_TOKEN_BOUND
+        );
     }
 
     /// @inheritdoc IModelRegistry

@@ -190,43 +190,11 @@ contract Staking is IStaking, ProtocolAccess, ReentrancyGuardTransient {
         address[] calldata beneficiaries,
         uint256[] calldata bps
     ) external onlyRole(SLASHER_ROLE) nonReentrant returns (uint256 slashed) {
-        uint256 count = beneficiaries.length;
-        if (count != bps.length) revert StakingBeneficiaryLengthMismatch(count, bps.length);
-        if (count > MAX_SLASH_BENEFICIARIES) revert StakingTooManyBeneficiaries(count, MAX_SLASH_BENEFICIARIES);
-        uint256 bpsSum;
-        for (uint256 i; i < count; ++i) {
-            if (beneficiaries[i] == address(0)) revert StakingZeroAddress();
-            bpsSum += bps[i];
-        }
-        // INVARIANT: beneficiaries never receive more than was slashed.
-        if (bpsSum > BPS_DENOMINATOR) revert StakingBpsSumTooHigh(bpsSum, BPS_DENOMINATOR);
-
-        Account memory buckets = _accounts[account];
-        uint256 remaining = amount;
-        // INVARIANT: a slash takes locked, then free, then unbonding, never more than each holds.
-        uint256 fromLocked = _min(remaining, buckets.locked);
-        remaining -= fromLocked;
-        uint256 fromFree = _min(remaining, buckets.free);
-        remaining -= fromFree;
-        uint256 fromUnbonding = _min(remaining, buckets.unbonding);
+        _checkShares(beneficiaries, bps);
+        (uint256 fromLocked, uint256 fromFree, uint256 fromUnbonding) = _take(account, amount);
         slashed = fromLocked + fromFree + fromUnbonding;
-        // Each part is at most its bucket, so the casts are exact and the differences non-negative.
-        buckets.locked -= uint128(fromLocked);
-        buckets.free -= uint128(fromFree);
-        buckets.unbonding -= uint128(fromUnbonding);
-        if (buckets.unbonding == 0) buckets.unbondingReleaseAt = 0;
-        _accounts[account] = buckets;
         totalStaked -= slashed;
-
-        uint256 credited;
-        for (uint256 i; i < count; ++i) {
-            uint256 share = (slashed * bps[i]) / BPS_DENOMINATOR;
-            credited += share;
-            creditOf[beneficiaries[i]] += share;
-            emit Credited(beneficiaries[i], account, share);
-        }
-        uint256 burned = slashed - credited;
-        totalCredits += credited;
+        uint256 burned = slashed - _credit(account, slashed, beneficiaries, bps);
         totalBurned += burned;
         emit Slashed(account, msg.sender, amount, slashed, fromLocked, fromFree, fromUnbonding, burned);
         _syncValidator(account);
@@ -393,6 +361,53 @@ contract Staking is IStaking, ProtocolAccess, ReentrancyGuardTransient {
         uint256 received = _token.balanceOf(address(this)) - before;
         // INVARIANT: credited stake equals tokens received.
         if (received != amount) revert StakingTransferAmountMismatch(amount, received);
+    }
+
+    function _checkShares(address[] calldata beneficiaries, uint256[] calldata bps) private pure {
+        uint256 count = beneficiaries.length;
+        if (count != bps.length) revert StakingBeneficiaryLengthMismatch(count, bps.length);
+        if (count > MAX_SLASH_BENEFICIARIES) revert StakingTooManyBeneficiaries(count, MAX_SLASH_BENEFICIARIES);
+        uint256 bpsSum;
+        for (uint256 i; i < count; ++i) {
+            if (beneficiaries[i] == address(0)) revert StakingZeroAddress();
+            bpsSum += bps[i];
+        }
+        // INVARIANT: beneficiaries never receive more than was slashed.
+        if (bpsSum > BPS_DENOMINATOR) revert StakingBpsSumTooHigh(bpsSum, BPS_DENOMINATOR);
+    }
+
+    /// @dev Credits each beneficiary its share of `slashed`; returns the sum credited.
+    function _credit(
+        address account,
+        uint256 slashed,
+        address[] calldata beneficiaries,
+        uint256[] calldata bps
+    ) private returns (uint256 credited) {
+        for (uint256 i; i < beneficiaries.length; ++i) {
+            uint256 share = (slashed * bps[i]) / BPS_DENOMINATOR;
+            credited += share;
+            creditOf[beneficiaries[i]] += share;
+            emit Credited(beneficiaries[i], account, share);
+        }
+        totalCredits += credited;
+    }
+
+    /// @dev Removes up to `amount` from `account`: locked, then free, then unbonding.
+    function _take(
+        address account,
+        uint256 amount
+    ) private returns (uint256 fromLocked, uint256 fromFree, uint256 fromUnbonding) {
+        Account memory buckets = _accounts[account];
+        // INVARIANT: a slash takes locked, then free, then unbonding, never more than each holds.
+        fromLocked = _min(amount, buckets.locked);
+        fromFree = _min(amount - fromLocked, buckets.free);
+        fromUnbonding = _min(amount - fromLocked - fromFree, buckets.unbonding);
+        // Each part is at most its bucket, so the casts are exact and the differences non-negative.
+        buckets.locked -= uint128(fromLocked);
+        buckets.free -= uint128(fromFree);
+        buckets.unbonding -= uint128(fromUnbonding);
+        if (buckets.unbonding == 0) buckets.unbondingReleaseAt = 0;
+        _accounts[account] = buckets;
     }
 
     function _min(uint256 a, uint256 b) private pure returns (uint256) {

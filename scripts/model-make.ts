@@ -81,9 +81,12 @@ if (values.lora !== undefined) {
     out,
     onProgress: (w, total) => {
       const pct = Math.floor((100 * w) / total);
-      if (big && pct !== lastPct && process.stderr.isTTY !== undefined) {
+      // A TTY gets a live percentage; a log gets a line every 10%.
+      const step = process.stderr.isTTY ? 1 : 10;
+      if (big && Math.floor(pct / step) !== Math.floor(lastPct / step)) {
         lastPct = pct;
-        process.stderr.write(`\r${pct}% ${(w / 2 ** 20).toFixed(0)}/${(total / 2 ** 20).toFixed(0)} MiB`);
+        const line = `${pct}% ${(w / 2 ** 20).toFixed(0)}/${(total / 2 ** 20).toFixed(0)} MiB`;
+        process.stderr.write(process.stderr.isTTY ? `\r${line}` : `${line}\n`);
       }
     },
   });

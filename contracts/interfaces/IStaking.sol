@@ -142,10 +142,9 @@ interface IStaking {
     function token() external view returns (IERC20);
 
     /// @notice The buckets of `account` and when its unbonding releases (0 if nothing unbonds).
-    function stakeOf(address account)
-        external
-        view
-        returns (uint256 free, uint256 locked, uint256 unbonding, uint256 unbondingReleaseAt);
+    function stakeOf(
+        address account
+    ) external view returns (uint256 free, uint256 locked, uint256 unbonding, uint256 unbondingReleaseAt);
 
     /// @notice free + locked of `account` (what counts for eligibility and sortition).
     function activeStakeOf(address account) external view returns (uint256);

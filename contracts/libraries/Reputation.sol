@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {UD60x18, ud} from "@prb/math/src/UD60x18.sol";
+import {ud} from "@prb/math/src/UD60x18.sol";
 
 /// @title Reputation
 /// @notice Per-identity reputation in 1e18 fixed point, always in [0, 1e18].
@@ -68,11 +68,12 @@ library Reputation {
     }
 
     /// @notice The EMA step alone: (W * current + v * score) / (W + v), v clamped. W + v must be > 0.
-    function blend(uint256 current, uint256 score, uint256 eventValue, uint256 memoryWeight)
-        internal
-        pure
-        returns (uint256)
-    {
+    function blend(
+        uint256 current,
+        uint256 score,
+        uint256 eventValue,
+        uint256 memoryWeight
+    ) internal pure returns (uint256) {
         if (score > ONE) revert ReputationScoreOutOfRange(score, ONE);
         uint256 v = eventValue > MAX_EVENT_VALUE ? MAX_EVENT_VALUE : eventValue;
         return (memoryWeight * current + v * score) / (memoryWeight + v);

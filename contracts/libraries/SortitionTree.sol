@@ -72,10 +72,10 @@ library SortitionTree {
         for (uint256 step = 1 << Math.log2(size); step != 0; step >>= 1) {
             uint256 next = pos + step;
             if (next <= size) {
-                uint256 partial = tree.nodes[next];
-                if (partial <= target) {
+                uint256 nodeSum = tree.nodes[next];
+                if (nodeSum <= target) {
                     pos = next;
-                    target -= partial;
+                    target -= nodeSum;
                 }
             }
         }
