@@ -39,7 +39,9 @@ const wait = async (hash: `0x${string}`): Promise<void> => {
 };
 
 step("registering a model");
-const modelId = keccak256(toHex("demo model placeholder: the runtime issue replaces this with a generated GGUF's sha256"));
+const modelId = keccak256(
+  toHex("demo model placeholder: the runtime issue replaces this with a generated GGUF's sha256"),
+);
 await wait(
   await models.write.registerModel([
     modelId,
@@ -53,7 +55,7 @@ await wait(
       defaultProfileHash: keccak256(toHex("profile")),
     },
     parseUnits("0.000001", 18),
-  ] as never),
+  ]),
 );
 
 const stakeAmount = parseUnits("5000", 18);
@@ -82,7 +84,7 @@ await wait(
           pricePerToken: parseUnits("0.00001", 18),
         },
       ],
-    ] as never,
+    ],
     { account: node.account },
   ),
 );
@@ -92,6 +94,10 @@ await wait(await staking.write.declareValidator([[modelId]], { account: validato
 console.log("\nDeployment (chain %d, block %d):", deployment.chainId, deployment.deployBlock);
 for (const [name, c] of Object.entries(deployment.contracts)) console.log(`  ${name.padEnd(14)} ${c.address}`);
 console.log(`\nmodel ${modelId}`);
-console.log(`node ${node.account.address}: reputation ${formatUnits(await nodes.read.reputationOf([node.account.address]), 18)}`);
-console.log(`validator weight for the model: ${formatUnits(await staking.read.validatorWeight([modelId, validator.account.address]), 18)} LLMT`);
+console.log(
+  `node ${node.account.address}: reputation ${formatUnits(await nodes.read.reputationOf([node.account.address]), 18)}`,
+);
+console.log(
+  `validator weight for the model: ${formatUnits(await staking.read.validatorWeight([modelId, validator.account.address]), 18)} LLMT`,
+);
 step("done");

@@ -9,7 +9,9 @@ import { parseArgs } from "node:util";
 
 const { values } = parseArgs({ options: { help: { type: "boolean", short: "h", default: false } } });
 if (values.help) {
-  console.log("Usage: node scripts/gen-abis.ts\n\nReads artifacts/contracts/**.json (run `npx hardhat build` first) and writes agents/lib/generated/abis.ts.");
+  console.log(
+    "Usage: node scripts/gen-abis.ts\n\nReads artifacts/contracts/**.json (run `npx hardhat build` first) and writes agents/lib/generated/abis.ts.",
+  );
   process.exit(0);
 }
 
@@ -36,7 +38,8 @@ for (const file of walk(ARTIFACTS)) {
 entries.sort((a, b) => a.name.localeCompare(b.name));
 const names = new Set<string>();
 for (const e of entries) {
-  if (names.has(e.name)) throw new Error(`two contracts are named ${e.name}; rename one so the generated ABIs stay unambiguous`);
+  if (names.has(e.name))
+    throw new Error(`two contracts are named ${e.name}; rename one so the generated ABIs stay unambiguous`);
   names.add(e.name);
 }
 

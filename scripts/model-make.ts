@@ -5,7 +5,14 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { makeLoraAdapter, makeModel, parameterCount, PRESET_NAMES, PRESETS, type Preset } from "../agents/runtime/modelMaker.ts";
+import {
+  makeLoraAdapter,
+  makeModel,
+  parameterCount,
+  PRESET_NAMES,
+  PRESETS,
+  type Preset,
+} from "../agents/runtime/modelMaker.ts";
 import { QUANTS, type Quant } from "../agents/runtime/quantize.ts";
 
 const HELP = `Usage: node scripts/model-make.ts [options]
@@ -56,7 +63,8 @@ if (!PRESET_NAMES.includes(preset as Preset)) fail(`unknown preset "${preset}" (
 const quant = values.quant ?? process.env.MODEL_QUANT ?? "q8_0";
 if (!QUANTS.includes(quant as Quant)) fail(`unknown quant "${quant}" (${QUANTS.join(", ")})`);
 const seedText = values.seed ?? process.env.MODEL_SEED ?? "1";
-if (!/^\d+$/.test(seedText) || BigInt(seedText) >= 2n ** 64n) fail(`seed must be an unsigned 64-bit integer, got "${seedText}"`);
+if (!/^\d+$/.test(seedText) || BigInt(seedText) >= 2n ** 64n)
+  fail(`seed must be an unsigned 64-bit integer, got "${seedText}"`);
 const seed = BigInt(seedText);
 
 const started = Date.now();

@@ -67,7 +67,13 @@ async function vitest(): Promise<void> {
   const out = ".data/vitest-results.json";
   mkdirSync(".data", { recursive: true });
   rmSync(out, { force: true });
-  const { code } = await run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${out}`]);
+  const { code } = await run("npx", [
+    "vitest",
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${out}`,
+  ]);
   let passed = 0;
   let failed = 0;
   try {

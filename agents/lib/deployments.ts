@@ -10,7 +10,9 @@ import { z } from "zod";
 import type { Address } from "viem";
 import { ConfigError } from "./errors.ts";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address") as unknown as z.ZodType<Address>;
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address") as unknown as z.ZodType<Address>;
 
 export const CONTRACT_NAMES = ["TestToken", "ModelRegistry", "Staking", "NodeRegistry"] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
@@ -48,10 +50,13 @@ export function readDeployment(pathOrChainId: string | number, dir = DEFAULT_DEP
   }
   const parsed = deploymentSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`Deployments file ${path} is malformed: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, {
-      details: { path },
-      cause: parsed.error,
-    });
+    throw new ConfigError(
+      `Deployments file ${path} is malformed: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      {
+        details: { path },
+        cause: parsed.error,
+      },
+    );
   }
   return parsed.data;
 }

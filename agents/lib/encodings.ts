@@ -3,16 +3,7 @@
  * spec/encodings.md defines them. contracts/libraries/Encodings.sol is the Solidity side; both are
  * checked against spec/vectors.json. Nothing else in the code base encodes these by hand.
  */
-import {
-  concat,
-  hashStruct,
-  hashTypedData,
-  keccak256,
-  toHex,
-  type Address,
-  type Hex,
-  type TypedDataDomain,
-} from "viem";
+import { concat, hashStruct, hashTypedData, keccak256, toHex, type Address, type Hex } from "viem";
 
 export const DOMAIN_NAME = "LLMarket";
 export const DOMAIN_VERSION = "1";
@@ -198,7 +189,10 @@ export const CHALLENGE_WRONG_OUTPUT = 1;
 export const ZERO32: Hex = `0x${"00".repeat(32)}`;
 
 /** The EIP-712 domain: bound to the chain and to the contract that verifies the message. */
-export function domain(chainId: number | bigint, verifyingContract: Address): TypedDataDomain {
+export function domain(
+  chainId: number | bigint,
+  verifyingContract: Address,
+): { name: string; version: string; chainId: bigint; verifyingContract: Address } {
   return { name: DOMAIN_NAME, version: DOMAIN_VERSION, chainId: BigInt(chainId), verifyingContract };
 }
 

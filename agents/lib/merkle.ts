@@ -11,7 +11,8 @@ export const CHUNK_LEAVES = 256;
 
 /** ceil(log2(leafCount)); 0 for one leaf. */
 export function treeDepth(leafCount: number): number {
-  if (!Number.isInteger(leafCount) || leafCount < 1) throw new RangeError(`a tree needs at least one leaf, got ${leafCount}`);
+  if (!Number.isInteger(leafCount) || leafCount < 1)
+    throw new RangeError(`a tree needs at least one leaf, got ${leafCount}`);
   let d = 0;
   while (2 ** d < leafCount) d++;
   return d;
@@ -26,7 +27,9 @@ export class PositionalTree {
     this.leafCount = leaves.length;
     this.depth = treeDepth(leaves.length);
     const width = 2 ** this.depth;
-    const padded = [...leaves, ...Array<Hex>(width - leaves.length).fill(ZERO32)].map((l) => Buffer.from(hexToBytes(l)));
+    const padded = [...leaves, ...Array<Hex>(width - leaves.length).fill(ZERO32)].map((l) =>
+      Buffer.from(hexToBytes(l)),
+    );
     this.tree = new MerkleTree(padded, (data: Buffer) => Buffer.from(hexToBytes(keccak256(data))), {
       sortPairs: false,
       hashLeaves: false,

@@ -31,6 +31,9 @@ export type RescoreStats = {
   minLogProb: number;
   /** When the leaf ended before maxTokens without a stop string: EOS rank at the end (0 = argmax). */
   eosRank: number | null;
+  /** Per committed token: rank in the re-scored distribution (capped at topK) and log-prob; only with `details`. */
+  ranks?: number[];
+  logProbs?: number[];
 };
 
 export type ExactStats = { tokens: number; regenerated: number; firstMismatch: number | null };
@@ -50,6 +53,8 @@ export type VerifyOptions = {
   rescoreThreads?: number;
   rescoreBatchSize?: number;
   rescoreFlashAttention?: boolean;
+  /** Include per-token ranks and log-probs in rescore stats (calibration). */
+  details?: boolean;
 };
 
 export class Verifier {
@@ -152,6 +157,8 @@ export class Verifier {
       let sumLogProb = 0;
       let minLogProb = 0;
       let eosRank: number | null = null;
+      const ranks: number[] = [];
+      const logProbs: number[] = [];
       const judge = (pos: number, target: number): { rank: number; logProb: number } => {
         const next = out[pos]?.next;
         const logits = next?.logits;
@@ -169,6 +176,10 @@ export class Verifier {
       for (let j = 0; j < n; j++) {
         const { rank, logProb } = judge(first + j, committed[j]!);
         if (rank >= k) misses++;
+        if (o.details === true) {
+          ranks.push(rank);
+          logProbs.push(logProb);
+        }
         sumLogProb += logProb;
         minLogProb = Math.min(minLogProb, logProb);
       }
@@ -184,6 +195,7 @@ export class Verifier {
         meanLogProbMicro: n === 0 ? 0 : Math.round((sumLogProb / n) * 1e6),
         minLogProb,
         eosRank,
+        ...(o.details === true ? { ranks, logProbs } : {}),
       };
     });
   }

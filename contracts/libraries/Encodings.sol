@@ -98,48 +98,48 @@ library Encodings {
     uint8 internal constant CHALLENGE_DATA = 0;
     uint8 internal constant CHALLENGE_WRONG_OUTPUT = 1;
 
-    bytes32 internal constant TICKET_TYPEHASH =
-        keccak256(
-            "Ticket(address requester,address node,bytes32 model,bytes32 adapter,bytes32 input,uint32 maxTokens,"
-            "uint256 pricePerToken,uint64 sequence,uint64 expiry,bytes32 profile)"
-        );
+    bytes32 internal constant TICKET_TYPEHASH = keccak256(
+        "Ticket(address requester,address node,bytes32 model,bytes32 adapter,bytes32 input,uint32 maxTokens,"
+        "uint256 pricePerToken,uint64 sequence,uint64 expiry,bytes32 profile)"
+    );
     bytes32 internal constant RECEIPT_TYPEHASH = keccak256("Receipt(bytes32 ticket,bytes32 output,uint32 tokens)");
-    bytes32 internal constant VOUCHER_TYPEHASH =
-        keccak256("Voucher(address requester,address node,uint256 cumulativeAmount,uint64 throughSequence)");
-    bytes32 internal constant INPUT_TYPEHASH =
-        keccak256("Input(string prompt,uint32 maxTokens,string[] stop,uint64 seed)");
+    bytes32 internal constant VOUCHER_TYPEHASH = keccak256(
+        "Voucher(address requester,address node,uint256 cumulativeAmount,uint64 throughSequence)"
+    );
+    bytes32 internal constant INPUT_TYPEHASH = keccak256(
+        "Input(string prompt,uint32 maxTokens,string[] stop,uint64 seed)"
+    );
     bytes32 internal constant OUTPUT_TYPEHASH = keccak256("Output(bytes32 profile,uint32[] tokens)");
-    bytes32 internal constant SAMPLER_TYPEHASH =
-        keccak256(
-            "Sampler(uint8 kind,uint32 temperatureMilli,uint32 topK,uint32 topPMilli,uint32 minPMilli,"
-            "uint32 repeatPenaltyMilli,uint32 repeatLastN,uint32 frequencyPenaltyMilli,uint32 presencePenaltyMilli)"
-        );
-    bytes32 internal constant VERIFICATION_RULE_TYPEHASH =
-        keccak256(
-            "VerificationRule(uint8 mode,uint32 exactBelowTokens,uint32 topK,uint32 maxMissBps,"
-            "int32 minMeanLogProbMicro)"
-        );
-    bytes32 internal constant PROFILE_TYPEHASH =
-        keccak256(
-            "Profile(bytes32 model,bytes32 adapter,string llamaBuild,string cpuVariant,uint32 threads,"
-            "uint32 batchSize,uint32 contextSize,bool flashAttention,bool freshSequence,Sampler sampler,"
-            "bytes32 chatTemplate,VerificationRule verification)"
-            "Sampler(uint8 kind,uint32 temperatureMilli,uint32 topK,uint32 topPMilli,uint32 minPMilli,"
-            "uint32 repeatPenaltyMilli,uint32 repeatLastN,uint32 frequencyPenaltyMilli,uint32 presencePenaltyMilli)"
-            "VerificationRule(uint8 mode,uint32 exactBelowTokens,uint32 topK,uint32 maxMissBps,"
-            "int32 minMeanLogProbMicro)"
-        );
-    bytes32 internal constant LEAF_TYPEHASH =
-        keccak256(
-            "Leaf(uint32 index,uint8 kind,bytes32 ref,address requester,bytes32 model,bytes32 adapter,bytes32 input,"
-            "bytes32 output,uint32 tokens,uint256 amount,bytes32 profile)"
-        );
-    bytes32 internal constant BID_TYPEHASH =
-        keccak256("BidCommitment(uint256 jobId,address bidder,uint256 pricePerToken,bytes32 salt)");
-    bytes32 internal constant CHALLENGE_TYPEHASH =
-        keccak256("ChallengeCommitment(uint256 batchId,uint32 leafIndex,uint8 kind,address challenger,bytes32 salt)");
-    bytes32 internal constant VOTE_TYPEHASH =
-        keccak256("VoteCommitment(uint256 disputeId,address voter,bool guilty,bytes32 salt)");
+    bytes32 internal constant SAMPLER_TYPEHASH = keccak256(
+        "Sampler(uint8 kind,uint32 temperatureMilli,uint32 topK,uint32 topPMilli,uint32 minPMilli,"
+        "uint32 repeatPenaltyMilli,uint32 repeatLastN,uint32 frequencyPenaltyMilli,uint32 presencePenaltyMilli)"
+    );
+    bytes32 internal constant VERIFICATION_RULE_TYPEHASH = keccak256(
+        "VerificationRule(uint8 mode,uint32 exactBelowTokens,uint32 topK,uint32 maxMissBps,"
+        "int32 minMeanLogProbMicro)"
+    );
+    bytes32 internal constant PROFILE_TYPEHASH = keccak256(
+        "Profile(bytes32 model,bytes32 adapter,string llamaBuild,string cpuVariant,uint32 threads,"
+        "uint32 batchSize,uint32 contextSize,bool flashAttention,bool freshSequence,Sampler sampler,"
+        "bytes32 chatTemplate,VerificationRule verification)"
+        "Sampler(uint8 kind,uint32 temperatureMilli,uint32 topK,uint32 topPMilli,uint32 minPMilli,"
+        "uint32 repeatPenaltyMilli,uint32 repeatLastN,uint32 frequencyPenaltyMilli,uint32 presencePenaltyMilli)"
+        "VerificationRule(uint8 mode,uint32 exactBelowTokens,uint32 topK,uint32 maxMissBps,"
+        "int32 minMeanLogProbMicro)"
+    );
+    bytes32 internal constant LEAF_TYPEHASH = keccak256(
+        "Leaf(uint32 index,uint8 kind,bytes32 ref,address requester,bytes32 model,bytes32 adapter,bytes32 input,"
+        "bytes32 output,uint32 tokens,uint256 amount,bytes32 profile)"
+    );
+    bytes32 internal constant BID_TYPEHASH = keccak256(
+        "BidCommitment(uint256 jobId,address bidder,uint256 pricePerToken,bytes32 salt)"
+    );
+    bytes32 internal constant CHALLENGE_TYPEHASH = keccak256(
+        "ChallengeCommitment(uint256 batchId,uint32 leafIndex,uint8 kind,address challenger,bytes32 salt)"
+    );
+    bytes32 internal constant VOTE_TYPEHASH = keccak256(
+        "VoteCommitment(uint256 disputeId,address voter,bool guilty,bytes32 salt)"
+    );
 
     /// @notice EIP-712 struct hash of a ticket (wrap with the domain to get the signed digest).
     function hashTicket(Ticket memory t) internal pure returns (bytes32) {

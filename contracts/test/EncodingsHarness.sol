@@ -53,7 +53,12 @@ contract EncodingsHarness {
         return Encodings.challengeCommitment(batchId, leafIndex, kind, challenger, salt);
     }
 
-    function voteCommitment(uint256 disputeId, address voter, bool guilty, bytes32 salt) external pure returns (bytes32) {
+    function voteCommitment(
+        uint256 disputeId,
+        address voter,
+        bool guilty,
+        bytes32 salt
+    ) external pure returns (bytes32) {
         return Encodings.voteCommitment(disputeId, voter, guilty, salt);
     }
 

@@ -14,8 +14,9 @@ contract EncodingsVectorsTest is Test {
     EncodingsHarness internal h;
     string internal json;
 
-    bytes32 internal constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 internal constant DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
 
     function setUp() public {
         h = new EncodingsHarness();

@@ -20,9 +20,11 @@ abstract contract CoreFixture is Test {
     uint8 internal constant Q8_0 = 7;
     uint8 internal constant Q4_0 = 2;
 
-    bytes32 internal constant MODEL_A = sha256("model-a.gguf");
-    bytes32 internal constant MODEL_B = sha256("model-b.gguf");
-    bytes32 internal constant MODEL_UNKNOWN = sha256("unknown.gguf");
+    // Stand-ins for GGUF sha256 digests. keccak256, not sha256: a sha256 constant is a precompile
+    // call at each use and would consume a pending vm.prank.
+    bytes32 internal constant MODEL_A = keccak256("model-a.gguf");
+    bytes32 internal constant MODEL_B = keccak256("model-b.gguf");
+    bytes32 internal constant MODEL_UNKNOWN = keccak256("unknown.gguf");
 
     TestToken internal token;
     ModelRegistry internal models;
