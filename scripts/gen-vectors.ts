@@ -144,6 +144,7 @@ export async function buildVectors(): Promise<Record<string, unknown>> {
     output: out1,
     tokens: 5 + i,
     amount: BigInt(5 + i) * ticket.pricePerToken,
+    expiry: i % 2 === 0 ? ticket.expiry : 1_900_000_600n,
     profile: pHash,
   }));
   const leafHashes = leaves.map(leafHash);

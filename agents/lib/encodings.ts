@@ -86,6 +86,7 @@ export const TYPES = {
     { name: "output", type: "bytes32" },
     { name: "tokens", type: "uint32" },
     { name: "amount", type: "uint256" },
+    { name: "expiry", type: "uint64" },
     { name: "profile", type: "bytes32" },
   ],
   BidCommitment: [
@@ -179,6 +180,7 @@ export type Leaf = {
   output: Hex;
   tokens: number;
   amount: bigint;
+  expiry: bigint;
   profile: Hex;
 };
 

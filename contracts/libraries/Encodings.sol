@@ -49,6 +49,7 @@ library Encodings {
         bytes32 output;
         uint32 tokens;
         uint256 amount;
+        uint64 expiry;
         bytes32 profile;
     }
 
@@ -129,7 +130,7 @@ library Encodings {
     );
     bytes32 internal constant LEAF_TYPEHASH = keccak256(
         "Leaf(uint32 index,uint8 kind,bytes32 ref,address requester,bytes32 model,bytes32 adapter,bytes32 input,"
-        "bytes32 output,uint32 tokens,uint256 amount,bytes32 profile)"
+        "bytes32 output,uint32 tokens,uint256 amount,uint64 expiry,bytes32 profile)"
     );
     bytes32 internal constant BID_TYPEHASH = keccak256(
         "BidCommitment(uint256 jobId,address bidder,uint256 pricePerToken,bytes32 salt)"
@@ -252,7 +253,7 @@ library Encodings {
             keccak256(
                 bytes.concat(
                     abi.encode(LEAF_TYPEHASH, l.index, l.kind, l.ref, l.requester, l.model, l.adapter),
-                    abi.encode(l.input, l.output, l.tokens, l.amount, l.profile)
+                    abi.encode(l.input, l.output, l.tokens, l.amount, l.expiry, l.profile)
                 )
             );
     }

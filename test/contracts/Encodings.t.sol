@@ -183,6 +183,7 @@ contract EncodingsVectorsTest is Test {
         l.output = _b32(string.concat(p, ".output"));
         l.tokens = uint32(_u(string.concat(p, ".tokens")));
         l.amount = _u(string.concat(p, ".amount"));
+        l.expiry = uint64(_u(string.concat(p, ".expiry")));
         l.profile = _b32(string.concat(p, ".profile"));
     }
 

@@ -97,9 +97,7 @@ contract ModelRegistryTest is CoreFixture {
     function test_registerModel_zeroContext_reverts() public {
         IModelRegistry.ModelMetadata memory meta = _metadata(Q8_0);
         meta.contextLength = 0;
-        vm.expectRevert(
-            abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidMetadata.selector, 134_000_000, 0)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidMetadata.selector, 134_000_000, 0));
         vm.prank(alice);
         models.registerModel(MODEL_C, "ipfs://c", meta, 0);
     }
@@ -180,7 +178,9 @@ contract ModelRegistryTest is CoreFixture {
     }
 
     function test_deprecateModel_notOwner_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryNotOwner.selector, MODEL_A, bob, modelOwner));
+        vm.expectRevert(
+            abi.encodeWithSelector(IModelRegistry.ModelRegistryNotOwner.selector, MODEL_A, bob, modelOwner)
+        );
         vm.prank(bob);
         models.deprecateModel(MODEL_A);
     }
@@ -202,7 +202,9 @@ contract ModelRegistryTest is CoreFixture {
     }
 
     function test_transferModelOwnership_notOwner_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryNotOwner.selector, MODEL_A, bob, modelOwner));
+        vm.expectRevert(
+            abi.encodeWithSelector(IModelRegistry.ModelRegistryNotOwner.selector, MODEL_A, bob, modelOwner)
+        );
         vm.prank(bob);
         models.transferModelOwnership(MODEL_A, bob);
     }

@@ -27,7 +27,7 @@ type Vectors = {
   inputs: { prompt: string; maxTokens: number; stop: string[]; seed: string; hash: Hex }[];
   outputs: { profile: Hex; tokens: number[]; hash: Hex }[];
   profile: { value: Profile; hash: Hex };
-  leaves: (Omit<Leaf, "amount"> & { amount: string; hash: Hex })[];
+  leaves: (Omit<Leaf, "amount" | "expiry"> & { amount: string; expiry: string; hash: Hex })[];
   trees: { leafCount: number; leaves: Hex[]; root: Hex; proofs: { index: number; proof: Hex[] }[] }[];
 };
 
@@ -53,7 +53,9 @@ describe("spec/vectors.json", () => {
     }
     for (const v of vectors.outputs) expect(outputHash(v.profile, v.tokens)).toBe(v.hash);
     expect(profileHash(vectors.profile.value)).toBe(vectors.profile.hash);
-    for (const v of vectors.leaves) expect(leafHash({ ...v, amount: BigInt(v.amount) })).toBe(v.hash);
+    for (const v of vectors.leaves) {
+      expect(leafHash({ ...v, amount: BigInt(v.amount), expiry: BigInt(v.expiry) })).toBe(v.hash);
+    }
   });
 
   it("every field changes the hash it belongs to", () => {

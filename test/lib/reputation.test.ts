@@ -35,15 +35,16 @@ function absDiff(a: bigint, b: bigint): bigint {
   return a > b ? a - b : b - a;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Harness = any;
+async function deployHarness() {
+  const { viem } = await network.create();
+  return viem.deployContract("ReputationHarness");
+}
 
 describe("Reputation: TypeScript reference vs Solidity (ReputationHarness)", () => {
-  let harness: Harness;
+  let harness: Awaited<ReturnType<typeof deployHarness>>;
 
   beforeAll(async () => {
-    const { viem } = await network.create();
-    harness = await viem.deployContract("ReputationHarness");
+    harness = await deployHarness();
   });
 
   it(`decay agrees within ${DECAY_TOLERANCE_WEI} wei on ${CASES} random cases`, async () => {
@@ -81,7 +82,10 @@ describe("Reputation: TypeScript reference vs Solidity (ReputationHarness)", () 
   it(`update (decay then blend) agrees within ${DECAY_TOLERANCE_WEI} wei over ${CASES} random histories`, async () => {
     const rand = prng(42n);
     for (let i = 0; i < CASES; i++) {
-      const params: ReputationParams = { halfLifeSeconds: 3_600n + rand(365n * DAY), memoryWeight: 1n + rand(10n ** 21n) };
+      const params: ReputationParams = {
+        halfLifeSeconds: 3_600n + rand(365n * DAY),
+        memoryWeight: 1n + rand(10n ** 21n),
+      };
       const state: ReputationState =
         i % 5 === 0
           ? { value: 0n, lastUpdate: 0n, initialized: false }

@@ -209,11 +209,7 @@ contract StakingInvariantsTest is CoreFixture, Invariant {
                 handler.deposited(a),
                 "stake ledger per actor"
             );
-            assertEq(
-                staking.creditOf(a) + handler.withdrawnCredits(a),
-                handler.credited(a),
-                "credit ledger per actor"
-            );
+            assertEq(staking.creditOf(a) + handler.withdrawnCredits(a), handler.credited(a), "credit ledger per actor");
             assertLe(handler.withdrawnUnbonded(a), handler.deposited(a), "withdrawn <= deposited");
         }
     }
@@ -248,9 +244,8 @@ contract StakingInvariantsTest is CoreFixture, Invariant {
                 uint256 weight = staking.validatorWeight(ids[m], actors[i]);
                 sum += weight;
                 uint256 active = staking.activeStakeOf(actors[i]);
-                uint256 expected = staking.isValidatorFor(actors[i], ids[m]) && active >= MIN_VALIDATOR_STAKE
-                    ? active
-                    : 0;
+                uint256 expected =
+                    staking.isValidatorFor(actors[i], ids[m]) && active >= MIN_VALIDATOR_STAKE ? active : 0;
                 assertEq(weight, expected, "weight == active stake");
             }
             assertEq(staking.totalValidatorWeight(ids[m]), sum, "tree total == sum of weights");

@@ -43,9 +43,7 @@ contract TestTokenTest is Test {
     function test_faucet_tooMuch_reverts() public {
         vm.chainId(31337);
         uint256 tooMuch = token.MAX_FAUCET_AMOUNT() + 1;
-        vm.expectRevert(
-            abi.encodeWithSelector(TestToken.TestTokenFaucetAmountTooHigh.selector, tooMuch, tooMuch - 1)
-        );
+        vm.expectRevert(abi.encodeWithSelector(TestToken.TestTokenFaucetAmountTooHigh.selector, tooMuch, tooMuch - 1));
         token.faucet(alice, tooMuch);
     }
 

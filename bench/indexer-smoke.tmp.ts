@@ -1,0 +1,23 @@
+import { network } from "hardhat";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startLocalChain, freePort } from "../scripts/lib/localChain.ts";
+import { deployProtocol } from "../scripts/lib/deployProtocol.ts";
+import { writeDeployment } from "../agents/lib/deployments.ts";
+import { startPonder } from "../indexer/lib/ponderProcess.ts";
+
+const chain = await startLocalChain();
+const conn = await network.create({ network: "localhost", override: { url: chain.url } });
+const { deployment } = await deployProtocol(conn.viem);
+const dir = mkdtempSync(join(tmpdir(), "idx-"));
+const path = writeDeployment(deployment, dir);
+const t0 = Date.now();
+const p = await startPonder({ deploymentPath: path, rpcUrl: chain.url, port: await freePort(), pgliteDir: join(dir, "pglite"), onLog: (l) => console.log("PONDER", l.slice(0, 300)) });
+console.log("health after", Date.now() - t0);
+await p.waitForReady();
+console.log("ready after", Date.now() - t0);
+for (const path of ["/status", "/stats", "/models"]) console.log(path, await (await fetch(p.url + path)).text());
+await p.stop();
+await chain.stop();
+process.exit(0);

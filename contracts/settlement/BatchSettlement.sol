@@ -1,0 +1,861 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ProtocolAccess} from "../governance/ProtocolAccess.sol";
+import {IBatchSettlement} from "../interfaces/IBatchSettlement.sol";
+import {IDisputeResolver} from "../interfaces/IDisputeResolver.sol";
+import {ISettlementEscrow} from "../interfaces/ISettlementEscrow.sol";
+import {IAuctionSettlement} from "../interfaces/IAuctionSettlement.sol";
+import {IStaking} from "../interfaces/IStaking.sol";
+import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {Encodings} from "../libraries/Encodings.sol";
+import {PositionalMerkle} from "../libraries/PositionalMerkle.sol";
+
+/// @title BatchSettlement
+/// @notice Batch commits, chunked settlement, challenges (data, wrong output via a resolver),
+/// equivocation and ticket-mismatch proofs, and the credit ledger of everything settlement pays.
+/// @dev Token flows: payments are collected from the escrow (and auction market) as credits of
+/// this contract there; challenge bonds are transferred in. Everything this contract owes is in
+/// `creditOf` (node payments, royalties, protocol fees, bonds) or in `bondsHeld`; slashes happen in
+/// Staking with their split decided here. Tokens held here plus credits held for this contract in
+/// the escrow and the market always cover `totalCredits + bondsHeld`.
+contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant RESOLVER_ROLE = keccak256("RESOLVER_ROLE");
+
+    uint256 public constant MAX_LEAVES = 1 << 16;
+    uint256 public constant CHUNK_LEAVES = PositionalMerkle.CHUNK_LEAVES;
+    uint256 internal constant BPS = 10_000;
+    uint256 internal constant FULL_SCORE = 1e18;
+
+    /// @notice Reasons a batch is voided.
+    uint8 public constant VOID_SILENT = 0;
+    uint8 public constant VOID_GUILTY = 1;
+    uint8 public constant VOID_EQUIVOCATION = 2;
+    uint8 public constant VOID_TICKET_MISMATCH = 3;
+
+    // Parameter bounds.
+    uint256 public constant MIN_LOCK_FACTOR_BPS = 10_000;
+    uint256 public constant MAX_LOCK_FACTOR_BPS = 200_000;
+    uint256 public constant MIN_WINDOW_SECONDS = 5;
+    uint256 public constant MAX_WINDOW_SECONDS = 30 days;
+    uint256 public constant MAX_BOND = 1e30;
+    uint256 public constant MAX_FEE_BPS = 2_000;
+    uint256 public constant MAX_CHALLENGER_SHARE_BPS = 5_000;
+    uint256 public constant MIN_SLASH_FACTOR_BPS = 10_000;
+    uint256 public constant MAX_SLASH_FACTOR_BPS = 100_000;
+
+    IERC20 public immutable token;
+    IStaking public immutable staking;
+    INodeRegistry public immutable nodeRegistry;
+    IModelRegistry public immutable modelRegistry;
+    ISettlementEscrow public immutable escrow;
+    address public immutable treasury;
+
+    IDisputeResolver public resolver;
+    IAuctionSettlement public auctionMarket;
+
+    Params internal _params;
+    uint256 public batchCount;
+    uint256 public totalCredits;
+    uint256 public bondsHeld;
+
+    mapping(uint256 batchId => bytes32 headerHash) public headerHashOf;
+    mapping(uint256 batchId => BatchState) internal _state;
+    mapping(uint256 batchId => mapping(uint256 word => uint256 bits)) internal _chunkBits;
+    mapping(uint256 batchId => mapping(uint32 leafIndex => Challenge)) internal _challenges;
+    mapping(uint256 batchId => mapping(uint256 word => uint256 bits)) internal _challengedBits;
+    mapping(uint256 batchId => BatchHeader) internal _disputeHeaders;
+    mapping(bytes32 commitment => ChallengeCommit) internal _commits;
+    mapping(address account => uint256 amount) public creditOf;
+
+    /// @dev Running sums of one settlement call.
+    struct Tally {
+        uint256 paid;
+        uint256 royalties;
+        uint256 fees;
+        uint256 remaining;
+        uint256 nextPayment;
+        uint256 nextTicket;
+        uint32 held;
+        uint32 unpaid;
+    }
+
+    /// @dev Consecutive ticket leaves of one requester and one model, paid by one voucher.
+    struct Group {
+        address requester;
+        bytes32 model;
+        address owner;
+        uint256 perToken;
+        uint256 sum;
+        uint256 tokens;
+        uint32 count;
+    }
+
+    constructor(
+        address admin,
+        IERC20 token_,
+        IStaking staking_,
+        INodeRegistry nodeRegistry_,
+        IModelRegistry modelRegistry_,
+        ISettlementEscrow escrow_,
+        address treasury_,
+        Params memory initial
+    ) ProtocolAccess(admin) EIP712("LLMarket", "1") {
+        token = token_;
+        staking = staking_;
+        nodeRegistry = nodeRegistry_;
+        modelRegistry = modelRegistry_;
+        escrow = escrow_;
+        treasury = treasury_;
+        _setParam("lockFactorBps", initial.lockFactorBps);
+        _setParam("challengeWindow", initial.challengeWindow);
+        _setParam("revealPeriod", initial.revealPeriod);
+        _setParam("responseWindow", initial.responseWindow);
+        _setParam("challengeBond", initial.challengeBond);
+        _setParam("protocolFeeBps", initial.protocolFeeBps);
+        _setParam("challengerShareBps", initial.challengerShareBps);
+        _setParam("slashFactorBps", initial.slashFactorBps);
+        _setParam("minSlash", initial.minSlash);
+        _setParam("batchCommitLag", initial.batchCommitLag);
+    }
+
+    // ------------------------------------------------------------------ wiring and parameters
+
+    /// @notice Sets the wrong-output dispute resolver (the committee contract). Only the admin.
+    function setResolver(IDisputeResolver newResolver) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        resolver = newResolver;
+        emit ResolverSet(address(newResolver));
+    }
+
+    /// @notice Sets the auction market whose jobs auction leaves settle. Only the admin.
+    function setAuctionMarket(IAuctionSettlement market) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        auctionMarket = market;
+        emit AuctionMarketSet(address(market));
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function setParameter(bytes32 name, uint256 value) external onlyRole(PARAMS_ROLE) {
+        _setParam(name, value);
+    }
+
+    function _setParam(bytes32 name, uint256 value) internal {
+        Params storage p = _params;
+        if (name == "lockFactorBps") {
+            p.lockFactorBps = _checkParameter(name, p.lockFactorBps, value, MIN_LOCK_FACTOR_BPS, MAX_LOCK_FACTOR_BPS);
+        } else if (name == "challengeWindow") {
+            p.challengeWindow = _checkParameter(name, p.challengeWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
+        } else if (name == "revealPeriod") {
+            p.revealPeriod = _checkParameter(name, p.revealPeriod, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
+        } else if (name == "responseWindow") {
+            p.responseWindow = _checkParameter(name, p.responseWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
+        } else if (name == "challengeBond") {
+            p.challengeBond = _checkParameter(name, p.challengeBond, value, 0, MAX_BOND);
+        } else if (name == "protocolFeeBps") {
+            p.protocolFeeBps = _checkParameter(name, p.protocolFeeBps, value, 0, MAX_FEE_BPS);
+        } else if (name == "challengerShareBps") {
+            p.challengerShareBps = _checkParameter(name, p.challengerShareBps, value, 0, MAX_CHALLENGER_SHARE_BPS);
+        } else if (name == "slashFactorBps") {
+            p.slashFactorBps = _checkParameter(name, p.slashFactorBps, value, MIN_SLASH_FACTOR_BPS, MAX_SLASH_FACTOR_BPS);
+        } else if (name == "minSlash") {
+            p.minSlash = _checkParameter(name, p.minSlash, value, 0, MAX_BOND);
+        } else if (name == "batchCommitLag") {
+            p.batchCommitLag = _checkParameter(name, p.batchCommitLag, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
+        } else {
+            revert SettlementUnknownParameter(name);
+        }
+    }
+
+    // ------------------------------------------------------------------ commit
+
+    /// @inheritdoc IBatchSettlement
+    function commitBatch(
+        bytes32 root,
+        uint32 leafCount,
+        uint128 payout
+    ) external whenNotPaused returns (uint256 batchId) {
+        // INVARIANT: only registered nodes commit, and batches stay within the settleable size.
+        if (leafCount == 0 || leafCount > MAX_LEAVES) revert SettlementBadLeafCount(leafCount, MAX_LEAVES);
+        if (!nodeRegistry.isRegistered(msg.sender)) revert SettlementNotRegistered(msg.sender);
+        // Reason: payout < 2^128 and lockFactorBps <= 2e5, so the product fits in 256 bits.
+        uint256 lock;
+        unchecked {
+            lock = (uint256(payout) * _params.lockFactorBps) / BPS;
+        }
+        if (lock > type(uint128).max) revert SettlementPayoutTooLarge(payout);
+        // INVARIANT: a batch is backed by at least lockFactor × payout of the node's stake.
+        staking.lock(msg.sender, lock);
+        unchecked {
+            batchId = ++batchCount;
+        }
+        BatchHeader memory h = BatchHeader({
+            node: msg.sender,
+            leafCount: leafCount,
+            committedAt: uint64(block.timestamp),
+            payout: payout,
+            lock: uint128(lock),
+            root: root
+        });
+        headerHashOf[batchId] = keccak256(abi.encode(h));
+        emit BatchCommitted(batchId, msg.sender, root, leafCount, payout, uint128(lock), uint64(block.timestamp));
+    }
+
+    // ------------------------------------------------------------------ settlement
+
+    /// @inheritdoc IBatchSettlement
+    function settleChunk(
+        uint256 batchId,
+        BatchHeader calldata header,
+        Chunk calldata chunk
+    ) external whenNotPaused nonReentrant {
+        _checkHeader(batchId, header);
+        BatchState memory st = _state[batchId];
+        if (st.voided) revert SettlementBatchVoided(batchId);
+        _checkSettleOpen(batchId, header);
+        uint256 chunks = _chunkCount(header.leafCount);
+        uint32 chunkIndex = chunk.index;
+        if (chunkIndex >= chunks) revert SettlementChunkOutOfRange(chunkIndex, chunks);
+        if (_isChunkSettled(batchId, chunkIndex)) revert SettlementChunkAlreadySettled(batchId, chunkIndex);
+
+        // INVARIANT: the leaves paid are exactly the committed chunk, in position.
+        _verifyChunk(batchId, header, chunk);
+
+        Tally memory t;
+        t.remaining = header.payout - st.paid;
+        _payLeaves(batchId, header, chunk, t);
+
+        _markChunkSettled(batchId, chunkIndex);
+        // Reason: paid <= remaining = payout - st.paid, so neither sum overflows.
+        unchecked {
+            st.paid += uint128(t.paid);
+            st.settledChunks += 1;
+        }
+        _state[batchId] = st;
+        uint256 toNode = _distribute(header.node, t);
+        if (t.paid != 0) nodeRegistry.recordOutcome(header.node, FULL_SCORE, t.paid);
+        emit ChunkSettled(batchId, chunkIndex, t.paid, toNode, t.royalties, t.fees, t.held, t.unpaid);
+        _maybeRelease(batchId, header, st, chunks);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function settleHeldLeaf(
+        uint256 batchId,
+        BatchHeader calldata header,
+        Encodings.Leaf calldata leaf,
+        bytes32[] calldata proof,
+        PairPayment[] calldata payment,
+        TicketPayment[] calldata ticket
+    ) external whenNotPaused nonReentrant {
+        _checkHeader(batchId, header);
+        BatchState memory st = _state[batchId];
+        if (st.voided) revert SettlementBatchVoided(batchId);
+        Challenge storage c = _challenges[batchId][leaf.index];
+        // INVARIANT: only a leaf held back by a since-cleared challenge is paid here, once.
+        if (c.status != ChallengeStatus.Cleared || !_isChunkSettled(batchId, leaf.index / CHUNK_LEAVES)) {
+            revert SettlementLeafNotHeld(batchId, leaf.index);
+        }
+        _verifyLeaf(batchId, header, leaf, proof);
+        c.status = ChallengeStatus.Paid;
+
+        Tally memory t;
+        t.remaining = header.payout - st.paid;
+        _payOne(header, leaf, payment, ticket, t);
+        unchecked {
+            st.paid += uint128(t.paid);
+        }
+        _state[batchId] = st;
+        _distribute(header.node, t);
+        if (t.paid != 0) nodeRegistry.recordOutcome(header.node, FULL_SCORE, t.paid);
+        emit HeldLeafSettled(batchId, leaf.index, t.paid);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function release(uint256 batchId, BatchHeader calldata header) external {
+        _checkHeader(batchId, header);
+        BatchState memory st = _state[batchId];
+        if (st.released || st.voided || st.openChallenges != 0 || st.settledChunks != _chunkCount(header.leafCount)) {
+            revert SettlementNotReleasable(batchId);
+        }
+        _maybeRelease(batchId, header, st, _chunkCount(header.leafCount));
+    }
+
+    function _maybeRelease(uint256 batchId, BatchHeader calldata header, BatchState memory st, uint256 chunks) internal {
+        if (st.released || st.voided || st.openChallenges != 0 || st.settledChunks != chunks) return;
+        st.released = true;
+        _state[batchId] = st;
+        uint256 unlocked = staking.unlock(header.node, header.lock);
+        emit BatchReleased(batchId, header.node, unlocked);
+    }
+
+    /// @dev Pays a chunk's leaves. Consecutive ticket leaves with one requester and one model form
+    /// a group, paid by the next PairPayment if it names that requester (else unpaid); a leaf with a
+    /// TicketPayment is paid by its ticket instead. Auction leaves are paid by the market.
+    function _payLeaves(uint256 batchId, BatchHeader calldata header, Chunk calldata chunk, Tally memory t) internal {
+        Group memory g;
+        uint256 n = chunk.leaves.length;
+        uint256 bits;
+        for (uint256 i = 0; i < n; ++i) {
+            Encodings.Leaf calldata leaf = chunk.leaves[i];
+            if (i & 255 == 0) bits = _challengedBits[batchId][leaf.index >> 8];
+            if ((bits >> (leaf.index & 255)) & 1 == 1) {
+                ChallengeStatus cs = _challenges[batchId][leaf.index].status;
+                if (cs == ChallengeStatus.Open || cs == ChallengeStatus.Disputed) {
+                    // A challenged leaf waits for its verdict; the others settle on time.
+                    ++t.held;
+                    continue;
+                }
+            }
+            if (leaf.kind == Encodings.LEAF_AUCTION) {
+                _payAuctionLeaf(header.node, leaf.ref, leaf.output, leaf.model, leaf.tokens, t);
+                continue;
+            }
+            // INVARIANT: a ticket leaf counts only if committed before its ticket could lapse.
+            if (uint256(leaf.expiry) + _params.batchCommitLag < header.committedAt) {
+                revert SettlementTicketCommittedLate(leaf.index, leaf.expiry, header.committedAt);
+            }
+            if (t.nextTicket < chunk.tickets.length && chunk.tickets[t.nextTicket].leafIndex == leaf.index) {
+                _payTicketLeaf(header.node, leaf.ref, leaf.requester, leaf.model, leaf.tokens, chunk.tickets[t.nextTicket], t);
+                ++t.nextTicket;
+                continue;
+            }
+            if (leaf.requester != g.requester || leaf.model != g.model || g.count == 0) {
+                if (g.count != 0) _payGroup(header.node, g, chunk.payments, t);
+                g.requester = leaf.requester;
+                g.model = leaf.model;
+                (g.owner, g.perToken) = modelRegistry.royaltyOf(leaf.model);
+                g.sum = 0;
+                g.tokens = 0;
+                g.count = 0;
+            }
+            g.sum += leaf.amount;
+            g.tokens += leaf.tokens;
+            ++g.count;
+        }
+        if (g.count != 0) _payGroup(header.node, g, chunk.payments, t);
+    }
+
+    /// @dev One held leaf (memory), paid like a group of one.
+    function _payOne(
+        BatchHeader calldata header,
+        Encodings.Leaf memory leaf,
+        PairPayment[] calldata payments,
+        TicketPayment[] calldata tickets,
+        Tally memory t
+    ) internal {
+        if (leaf.kind == Encodings.LEAF_AUCTION) {
+            _payAuctionLeaf(header.node, leaf.ref, leaf.output, leaf.model, leaf.tokens, t);
+            return;
+        }
+        if (uint256(leaf.expiry) + _params.batchCommitLag < header.committedAt) {
+            revert SettlementTicketCommittedLate(leaf.index, leaf.expiry, header.committedAt);
+        }
+        if (tickets.length != 0 && tickets[0].leafIndex == leaf.index) {
+            _payTicketLeaf(header.node, leaf.ref, leaf.requester, leaf.model, leaf.tokens, tickets[0], t);
+            return;
+        }
+        Group memory g;
+        g.requester = leaf.requester;
+        g.model = leaf.model;
+        (g.owner, g.perToken) = modelRegistry.royaltyOf(leaf.model);
+        g.sum = leaf.amount;
+        g.tokens = leaf.tokens;
+        g.count = 1;
+        _payGroup(header.node, g, payments, t);
+    }
+
+    function _payGroup(address node, Group memory g, PairPayment[] calldata payments, Tally memory t) internal {
+        uint256 pi = t.nextPayment;
+        if (pi >= payments.length || payments[pi].voucher.requester != g.requester) {
+            t.unpaid += g.count;
+            return;
+        }
+        t.nextPayment = pi + 1;
+        PairPayment calldata p = payments[pi];
+        if (p.voucher.node != node) revert SettlementVoucherForOtherNode(p.voucher.node, node);
+        uint256 cap = g.sum < t.remaining ? g.sum : t.remaining;
+        uint256 got = cap == 0 ? 0 : escrow.collectVoucher(p.voucher, p.signature, cap);
+        if (got == 0) t.unpaid += g.count;
+        _book(got, g.perToken * g.tokens, g.owner, t);
+    }
+
+    function _payTicketLeaf(
+        address node,
+        bytes32 ref,
+        address requester,
+        bytes32 model,
+        uint32 tokens,
+        TicketPayment calldata tp,
+        Tally memory t
+    ) internal {
+        Encodings.Ticket calldata tk = tp.ticket;
+        // INVARIANT: a ticket pays only the leaf that names it, for its own node and requester.
+        if (tk.node != node || tk.requester != requester) revert SettlementTicketMismatch(tp.leafIndex);
+        uint256 price = uint256(tokens) * tk.pricePerToken;
+        if (price > t.remaining) {
+            ++t.unpaid;
+            return;
+        }
+        (uint256 got, bytes32 id) = escrow.collectTicket(tk, tp.signature, tokens);
+        if (id != ref) revert SettlementTicketMismatch(tp.leafIndex);
+        (address owner, uint256 perToken) = modelRegistry.royaltyOf(model);
+        _book(got, perToken * tokens, owner, t);
+    }
+
+    function _payAuctionLeaf(
+        address node,
+        bytes32 ref,
+        bytes32 output,
+        bytes32 model,
+        uint32 tokens,
+        Tally memory t
+    ) internal {
+        IAuctionSettlement market = auctionMarket;
+        if (address(market) == address(0)) revert SettlementNoAuctionMarket();
+        // INVARIANT: never more than the batch declared; the market refunds the rest to the requester.
+        uint256 got = t.remaining == 0 ? 0 : market.collectJob(uint256(ref), node, output, t.remaining);
+        if (got == 0) ++t.unpaid;
+        (address owner, uint256 perToken) = modelRegistry.royaltyOf(model);
+        _book(got, perToken * tokens, owner, t);
+    }
+
+    /// @dev Books a payment: protocol fee first, then the royalty (capped by what is left).
+    function _book(uint256 got, uint256 royalty, address owner, Tally memory t) internal {
+        if (got == 0) return;
+        t.paid += got;
+        t.remaining -= got;
+        uint256 fee = (got * _params.protocolFeeBps) / BPS;
+        uint256 rest = got - fee;
+        if (royalty > rest) royalty = rest;
+        t.fees += fee;
+        if (royalty != 0 && owner != address(0)) {
+            t.royalties += royalty;
+            creditOf[owner] += royalty;
+        }
+    }
+
+    function _distribute(address node, Tally memory t) internal returns (uint256 toNode) {
+        if (t.paid == 0) return 0;
+        toNode = t.paid - t.fees - t.royalties;
+        creditOf[node] += toNode;
+        if (t.fees != 0) creditOf[treasury] += t.fees;
+        totalCredits += t.paid;
+    }
+
+    // ------------------------------------------------------------------ challenges
+
+    /// @inheritdoc IBatchSettlement
+    function commitChallenge(bytes32 commitment) external whenNotPaused nonReentrant {
+        if (_commits[commitment].challenger != address(0)) revert SettlementCommitmentExists(commitment);
+        uint256 stake = staking.activeStakeOf(msg.sender);
+        uint256 minimum = staking.minValidatorStake();
+        // INVARIANT: only staked validators challenge (a challenge costs the node a response).
+        if (stake < minimum) revert SettlementNotStakedValidator(msg.sender, stake, minimum);
+        uint256 bond = _params.challengeBond;
+        _commits[commitment] = ChallengeCommit({
+            challenger: msg.sender,
+            committedAt: uint64(block.timestamp),
+            bond: uint128(bond)
+        });
+        bondsHeld += bond;
+        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
+        emit ChallengeCommitted(commitment, msg.sender, bond);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function revealChallenge(
+        uint256 batchId,
+        BatchHeader calldata header,
+        uint32 leafIndex,
+        uint8 kind,
+        bytes32 salt
+    ) external nonReentrant {
+        _checkHeader(batchId, header);
+        if (kind > Encodings.CHALLENGE_WRONG_OUTPUT) revert SettlementBadChallengeKind(kind);
+        bytes32 commitment = Encodings.challengeCommitment(batchId, leafIndex, kind, msg.sender, salt);
+        ChallengeCommit memory cc = _commits[commitment];
+        if (cc.challenger == address(0)) revert SettlementUnknownCommitment(commitment);
+        uint256 windowEnd = uint256(header.committedAt) + _params.challengeWindow;
+        uint256 revealEnd = windowEnd + _params.revealPeriod;
+        // INVARIANT: challenges are committed inside the window and revealed before settlement opens.
+        if (cc.committedAt > windowEnd || block.timestamp > revealEnd) {
+            revert SettlementWrongPhase(batchId, block.timestamp, header.committedAt, revealEnd);
+        }
+        if (leafIndex >= header.leafCount) revert PositionalMerkle.PositionalMerkleIndexOutOfRange(leafIndex, header.leafCount);
+        if (msg.sender == header.node) revert SettlementSelfChallenge(header.node);
+        BatchState memory st = _state[batchId];
+        if (st.voided) revert SettlementBatchVoided(batchId);
+        Challenge storage c = _challenges[batchId][leafIndex];
+        if (c.status != ChallengeStatus.None) revert SettlementLeafAlreadyChallenged(batchId, leafIndex);
+        delete _commits[commitment];
+        uint64 deadline = uint64(block.timestamp + _params.responseWindow);
+        c.challenger = msg.sender;
+        c.kind = kind;
+        c.status = ChallengeStatus.Open;
+        c.deadline = deadline;
+        c.bond = cc.bond;
+        _challengedBits[batchId][leafIndex >> 8] |= uint256(1) << (leafIndex & 255);
+        unchecked {
+            st.openChallenges += 1;
+        }
+        _state[batchId] = st;
+        emit ChallengeRevealed(batchId, leafIndex, msg.sender, kind, deadline);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function respondToChallenge(
+        uint256 batchId,
+        BatchHeader calldata header,
+        Encodings.Leaf calldata leaf,
+        bytes32[] calldata proof,
+        LeafData calldata data
+    ) external nonReentrant {
+        _checkHeader(batchId, header);
+        Challenge storage c = _challenges[batchId][leaf.index];
+        if (c.status != ChallengeStatus.Open) revert SettlementNoOpenChallenge(batchId, leaf.index, c.status);
+        if (block.timestamp > c.deadline) revert SettlementResponseLate(c.deadline, block.timestamp);
+        bytes32 leafHash = _verifyLeaf(batchId, header, leaf, proof);
+        _checkData(batchId, leaf, data);
+        emit ChallengeAnswered(batchId, leaf.index, leafHash);
+        if (c.kind == Encodings.CHALLENGE_DATA) {
+            _clear(batchId, header, leaf.index, c);
+            return;
+        }
+        IDisputeResolver r = resolver;
+        if (address(r) == address(0)) revert SettlementNoResolver();
+        c.status = ChallengeStatus.Disputed;
+        if (_disputeHeaders[batchId].node == address(0)) _disputeHeaders[batchId] = header;
+        uint256 disputeId = r.openDispute(
+            batchId,
+            leaf.index,
+            header.node,
+            c.challenger,
+            leaf.model,
+            leafHash,
+            leaf.profile
+        );
+        emit DisputeOpened(batchId, leaf.index, address(r), disputeId);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function slashSilent(uint256 batchId, BatchHeader calldata header, uint32 leafIndex) external nonReentrant {
+        _checkHeader(batchId, header);
+        Challenge storage c = _challenges[batchId][leafIndex];
+        if (c.status != ChallengeStatus.Open) revert SettlementNoOpenChallenge(batchId, leafIndex, c.status);
+        if (block.timestamp <= c.deadline) revert SettlementResponseNotLate(c.deadline, block.timestamp);
+        _uphold(batchId, header, leafIndex, c, VOID_SILENT);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function resolveDispute(uint256 batchId, uint32 leafIndex, bool guilty) external onlyRole(RESOLVER_ROLE) nonReentrant {
+        Challenge storage c = _challenges[batchId][leafIndex];
+        if (c.status != ChallengeStatus.Disputed) revert SettlementNoOpenChallenge(batchId, leafIndex, c.status);
+        emit DisputeResolved(batchId, leafIndex, guilty);
+        // The header is not needed: the stored hash is reopened by the node when it settles.
+        BatchHeader memory h = _headerForResolution(batchId);
+        if (guilty) {
+            _upholdMemory(batchId, h, leafIndex, c, VOID_GUILTY);
+        } else {
+            _clearMemory(batchId, h, leafIndex, c);
+        }
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function proveEquivocation(
+        uint256 batchId,
+        BatchHeader calldata header,
+        Encodings.Leaf calldata leaf,
+        bytes32[] calldata proof,
+        Encodings.Receipt calldata receipt,
+        bytes calldata signature
+    ) external nonReentrant {
+        _checkHeader(batchId, header);
+        _verifyLeaf(batchId, header, leaf, proof);
+        // INVARIANT: equivocation = the node signed a receipt for this ticket that the leaf contradicts.
+        if (
+            leaf.kind != Encodings.LEAF_TICKET ||
+            receipt.ticket != leaf.ref ||
+            (receipt.output == leaf.output && receipt.tokens == leaf.tokens)
+        ) revert SettlementNotEquivocation(batchId, leaf.index);
+        address signer = ECDSA.recover(receiptDigest(receipt), signature);
+        if (signer != header.node && signer != nodeRegistry.getNode(header.node).signer) {
+            revert SettlementBadReceiptSigner(signer);
+        }
+        _void(batchId, header.node, header.payout, header.lock, msg.sender, VOID_EQUIVOCATION);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function proveTicketMismatch(
+        uint256 batchId,
+        BatchHeader calldata header,
+        Encodings.Leaf calldata leaf,
+        bytes32[] calldata proof,
+        Encodings.Ticket calldata ticket,
+        bytes calldata signature
+    ) external nonReentrant {
+        _checkHeader(batchId, header);
+        _verifyLeaf(batchId, header, leaf, proof);
+        if (leaf.kind != Encodings.LEAF_TICKET) revert SettlementNotEquivocation(batchId, leaf.index);
+        bytes32 id = escrow.ticketId(ticket);
+        if (id != leaf.ref) revert SettlementTicketMismatch(leaf.index);
+        if (!SignatureChecker.isValidSignatureNow(ticket.requester, id, signature)) {
+            revert SettlementBadTicketSigner(address(0), ticket.requester);
+        }
+        // INVARIANT: a ticket leaf must restate its ticket and claim at most what the ticket allows.
+        bool faithful = ticket.node == header.node &&
+            ticket.requester == leaf.requester &&
+            ticket.model == leaf.model &&
+            ticket.adapter == leaf.adapter &&
+            ticket.input == leaf.input &&
+            ticket.profile == leaf.profile &&
+            ticket.expiry == leaf.expiry &&
+            leaf.tokens <= ticket.maxTokens &&
+            leaf.amount <= uint256(leaf.tokens) * ticket.pricePerToken;
+        if (faithful) revert SettlementNotEquivocation(batchId, leaf.index);
+        _void(batchId, header.node, header.payout, header.lock, msg.sender, VOID_TICKET_MISMATCH);
+    }
+
+    /// @dev The posted data must be exactly what the leaf committed to.
+    function _checkData(
+        uint256 batchId,
+        Encodings.Leaf calldata leaf,
+        LeafData calldata data
+    ) internal pure {
+        // INVARIANT: the posted data is exactly what the leaf committed to.
+        bytes32 inputHash = Encodings.hashInput(data.prompt, data.maxTokens, data.stop, data.seed);
+        if (inputHash != leaf.input) revert SettlementDataMismatch(batchId, leaf.index, leaf.input, inputHash);
+        bytes32 outputHash = Encodings.hashOutput(leaf.profile, data.tokens);
+        if (outputHash != leaf.output) revert SettlementDataMismatch(batchId, leaf.index, leaf.output, outputHash);
+        if (data.tokens.length != leaf.tokens) {
+            revert SettlementDataMismatch(batchId, leaf.index, bytes32(uint256(leaf.tokens)), bytes32(data.tokens.length));
+        }
+    }
+
+    function _clear(uint256 batchId, BatchHeader calldata header, uint32 leafIndex, Challenge storage c) internal {
+        _clearMemory(batchId, _toMemory(header), leafIndex, c);
+    }
+
+    /// @dev The node answered or won: the challenger's bond compensates the node.
+    function _clearMemory(uint256 batchId, BatchHeader memory h, uint32 leafIndex, Challenge storage c) internal {
+        c.status = ChallengeStatus.Cleared;
+        uint256 bond = c.bond;
+        bondsHeld -= bond;
+        creditOf[h.node] += bond;
+        totalCredits += bond;
+        BatchState memory st = _state[batchId];
+        unchecked {
+            st.openChallenges -= 1;
+        }
+        _state[batchId] = st;
+        if (!st.voided && !st.released && st.openChallenges == 0 && st.settledChunks == _chunkCount(h.leafCount)) {
+            st.released = true;
+            _state[batchId] = st;
+            uint256 unlocked = staking.unlock(h.node, h.lock);
+            emit BatchReleased(batchId, h.node, unlocked);
+        }
+    }
+
+    function _uphold(uint256 batchId, BatchHeader calldata header, uint32 leafIndex, Challenge storage c, uint8 reason) internal {
+        _upholdMemory(batchId, _toMemory(header), leafIndex, c, reason);
+    }
+
+    /// @dev The node was silent or guilty: bond back to the challenger, slash, void.
+    function _upholdMemory(
+        uint256 batchId,
+        BatchHeader memory h,
+        uint32 leafIndex,
+        Challenge storage c,
+        uint8 reason
+    ) internal {
+        c.status = ChallengeStatus.Upheld;
+        uint256 bond = c.bond;
+        address challenger = c.challenger;
+        bondsHeld -= bond;
+        creditOf[challenger] += bond;
+        totalCredits += bond;
+        BatchState memory st = _state[batchId];
+        unchecked {
+            st.openChallenges -= 1;
+        }
+        _state[batchId] = st;
+        _void(batchId, h.node, h.payout, h.lock, challenger, reason);
+    }
+
+    /// @dev Slashes the node at least the batch payout (locked stake first), voids the batch's
+    /// unsettled chunks (their requesters are never charged), and unlocks what is left of this
+    /// batch's lock. A batch is voided at most once; later proofs against it change nothing.
+    function _void(
+        uint256 batchId,
+        address node,
+        uint256 payout,
+        uint256 lock,
+        address beneficiary,
+        uint8 reason
+    ) internal {
+        BatchState memory st = _state[batchId];
+        if (st.voided) revert SettlementBatchVoided(batchId);
+        st.voided = true;
+        bool wasReleased = st.released;
+        st.released = true;
+        _state[batchId] = st;
+        uint256 slashed = _slashNode(node, payout, lock, beneficiary, wasReleased);
+        emit BatchVoided(batchId, node, reason, beneficiary, slashed);
+    }
+
+    /// @dev Slashes max(payout × slashFactor, minSlash) (locked stake first; the beneficiary gets
+    /// challengerShareBps, the rest is burned) and unlocks what is left of this batch's lock.
+    function _slashNode(
+        address node,
+        uint256 payout,
+        uint256 lock,
+        address beneficiary,
+        bool wasReleased
+    ) internal returns (uint256 slashed) {
+        uint256 amount = (payout * _params.slashFactorBps) / BPS;
+        if (amount < _params.minSlash) amount = _params.minSlash;
+        uint256 lockedBefore = staking.lockedOf(node);
+        address[] memory who = new address[](1);
+        who[0] = beneficiary;
+        uint256[] memory bps = new uint256[](1);
+        bps[0] = _params.challengerShareBps;
+        // INVARIANT: the node loses at least the payout it claimed (capped by all its stake).
+        slashed = staking.slash(node, amount, who, bps);
+        uint256 fromLocked = lockedBefore - staking.lockedOf(node);
+        if (!wasReleased && fromLocked < lock) staking.unlock(node, lock - fromLocked);
+        if (slashed != 0) nodeRegistry.recordOutcome(node, 0, slashed);
+    }
+
+    // ------------------------------------------------------------------ credits
+
+    /// @inheritdoc IBatchSettlement
+    function withdrawCredits() external nonReentrant returns (uint256 amount) {
+        amount = creditOf[msg.sender];
+        if (amount == 0) revert SettlementNoCredits(msg.sender);
+        creditOf[msg.sender] = 0;
+        totalCredits -= amount;
+        uint256 have = token.balanceOf(address(this));
+        if (have < amount + bondsHeld) {
+            // Pull what the escrow holds for us; the market pays into this contract directly.
+            if (escrow.creditOf(address(this)) != 0) escrow.withdrawCredits();
+        }
+        token.safeTransfer(msg.sender, amount);
+        emit CreditsWithdrawn(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IBatchSettlement
+    function stateOf(uint256 batchId) external view returns (BatchState memory) {
+        return _state[batchId];
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function challengeOf(uint256 batchId, uint32 leafIndex) external view returns (Challenge memory) {
+        return _challenges[batchId][leafIndex];
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function commitOf(bytes32 commitment) external view returns (ChallengeCommit memory) {
+        return _commits[commitment];
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function chunkSettled(uint256 batchId, uint256 chunkIndex) external view returns (bool) {
+        return _isChunkSettled(batchId, chunkIndex);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function settleOpensAt(BatchHeader calldata header) public view returns (uint256) {
+        return uint256(header.committedAt) + _params.challengeWindow + _params.revealPeriod;
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function receiptDigest(Encodings.Receipt calldata receipt) public view returns (bytes32) {
+        return _hashTypedDataV4(Encodings.hashReceipt(receipt));
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _checkHeader(uint256 batchId, BatchHeader calldata header) internal view {
+        bytes32 stored = headerHashOf[batchId];
+        if (stored == bytes32(0)) revert SettlementUnknownBatch(batchId);
+        if (keccak256(abi.encode(header)) != stored) revert SettlementHeaderMismatch(batchId);
+    }
+
+    function _checkSettleOpen(uint256 batchId, BatchHeader calldata header) internal view {
+        uint256 opens = settleOpensAt(header);
+        if (block.timestamp <= opens) revert SettlementWrongPhase(batchId, block.timestamp, opens, type(uint256).max);
+    }
+
+    function _chunkCount(uint256 leafCount) internal pure returns (uint256) {
+        return (leafCount + CHUNK_LEAVES - 1) / CHUNK_LEAVES;
+    }
+
+    function _isChunkSettled(uint256 batchId, uint256 chunkIndex) internal view returns (bool) {
+        return (_chunkBits[batchId][chunkIndex >> 8] >> (chunkIndex & 255)) & 1 == 1;
+    }
+
+    function _markChunkSettled(uint256 batchId, uint256 chunkIndex) internal {
+        _chunkBits[batchId][chunkIndex >> 8] |= uint256(1) << (chunkIndex & 255);
+    }
+
+    /// @dev Recomputes the chunk root from the leaves (zero-padded to the chunk width) and checks
+    /// it against the batch root with the proof of the upper tree.
+    function _verifyChunk(uint256 batchId, BatchHeader calldata header, Chunk calldata chunk) internal pure {
+        uint256 first = uint256(chunk.index) * CHUNK_LEAVES;
+        uint256 expected = header.leafCount - first;
+        if (expected > CHUNK_LEAVES) expected = CHUNK_LEAVES;
+        Encodings.Leaf[] calldata leaves = chunk.leaves;
+        uint256 n = leaves.length;
+        if (n != expected) revert SettlementWrongLeafCount(n, expected);
+        uint256 depth = PositionalMerkle.depth(header.leafCount);
+        uint256 width = depth >= PositionalMerkle.CHUNK_HEIGHT ? CHUNK_LEAVES : (uint256(1) << depth);
+        bytes32[] memory level = new bytes32[](width);
+        for (uint256 i = 0; i < n; ++i) {
+            Encodings.Leaf calldata leaf = leaves[i];
+            // INVARIANT: each leaf sits at its own index (no leaf replayed at another position).
+            if (leaf.index != first + i) revert SettlementLeafIndexMismatch(first + i, leaf.index);
+            level[i] = Encodings.hashLeaf(leaf);
+        }
+        bytes32 chunkRoot = PositionalMerkle.rootOf(level);
+        // A single-chunk batch has depth 0 above the chunk: the empty proof yields the chunk root.
+        if (PositionalMerkle.computeRoot(chunkRoot, chunk.index, _chunkCount(header.leafCount), chunk.proof) != header.root) {
+            revert SettlementChunkProofInvalid(batchId, chunk.index);
+        }
+    }
+
+    function _verifyLeaf(
+        uint256 batchId,
+        BatchHeader calldata header,
+        Encodings.Leaf calldata leaf,
+        bytes32[] calldata proof
+    ) internal pure returns (bytes32 leafHash) {
+        leafHash = Encodings.hashLeaf(leaf);
+        if (!PositionalMerkle.verify(header.root, leafHash, leaf.index, header.leafCount, proof)) {
+            revert SettlementLeafProofInvalid(batchId, leaf.index);
+        }
+    }
+
+    function _toMemory(BatchHeader calldata h) internal pure returns (BatchHeader memory) {
+        return h;
+    }
+
+    /// @dev Resolution needs the header's node, payout, lock and leaf count; the resolver does not
+    /// carry the header, so it is kept per disputed batch when a dispute opens.
+    function _headerForResolution(uint256 batchId) internal view returns (BatchHeader memory h) {
+        h = _disputeHeaders[batchId];
+        if (h.node == address(0)) revert SettlementUnknownBatch(batchId);
+    }
+}

@@ -1,0 +1,116 @@
+/**
+ * Row helpers shared by the handler files: default rows, upserts of the aggregate tables and the
+ * common event columns. Kept outside indexer/src so Ponder does not load it as a handler file.
+ */
+import type { Context } from "ponder:registry";
+import { hexToString, type Hex } from "viem";
+import { creditBalance, marketStats, nodeStats, stakeAccount } from "../ponder.schema.ts";
+
+export type Db = Context["db"];
+type EventLike = { block: { number: bigint; timestamp: bigint }; transaction: { hash: Hex } };
+
+export const MARKET_ID = "market";
+
+/** blockNumber, timestamp and txHash of an event. */
+export function meta(event: EventLike): { blockNumber: bigint; timestamp: bigint; txHash: Hex } {
+  return { blockNumber: event.block.number, timestamp: event.block.timestamp, txHash: event.transaction.hash };
+}
+
+/** A bytes32 parameter name as text ("minNodeStake"), right padding removed. */
+export function parameterName(name: Hex): string {
+  return hexToString(name, { size: 32 }).replace(/\0+$/, "");
+}
+
+type MarketRow = typeof marketStats.$inferSelect;
+type MarketChange = Partial<Omit<MarketRow, "id">>;
+
+/** Applies `change(row)` to the market row (created on first use) and stamps the block. */
+export async function updateMarket(db: Db, event: EventLike, change: (row: MarketRow) => MarketChange): Promise<void> {
+  await db
+    .insert(marketStats)
+    .values({
+      id: MARKET_ID,
+      models: 0,
+      activeModels: 0,
+      registeredNodes: 0,
+      validators: 0,
+      totalStaked: 0n,
+      totalLocked: 0n,
+      totalUnbonding: 0n,
+      totalSlashed: 0n,
+      totalBurned: 0n,
+      slashes: 0,
+      escrowed: 0n,
+      paidToNodes: 0n,
+      vouchersRedeemed: 0n,
+      ticketsRedeemed: 0n,
+      tokensServed: 0n,
+      lastBlock: 0n,
+      lastTimestamp: 0n,
+    })
+    .onConflictDoNothing();
+  await db
+    .update(marketStats, { id: MARKET_ID })
+    .set((row) => ({ ...change(row), lastBlock: event.block.number, lastTimestamp: event.block.timestamp }));
+}
+
+type StakeRow = typeof stakeAccount.$inferSelect;
+
+/** Applies `change(row)` to `account`'s stake row, created empty on first use. */
+export async function updateStake(
+  db: Db,
+  account: Hex,
+  change: (row: StakeRow) => Partial<Omit<StakeRow, "address">>,
+): Promise<void> {
+  await db
+    .insert(stakeAccount)
+    .values({ address: account, free: 0n, locked: 0n, unbonding: 0n, unbondingReleaseAt: 0n, totalSlashed: 0n })
+    .onConflictDoNothing();
+  await db.update(stakeAccount, { address: account }).set(change);
+}
+
+type NodeStatsRow = typeof nodeStats.$inferSelect;
+
+/** Applies `change(row)` to `node`'s aggregates, created at zero on first use. */
+export async function updateNodeStats(
+  db: Db,
+  node: Hex,
+  change: (row: NodeStatsRow) => Partial<Omit<NodeStatsRow, "node">>,
+): Promise<void> {
+  await db
+    .insert(nodeStats)
+    .values({
+      node,
+      jobsServed: 0n,
+      tokensServed: 0n,
+      earnings: 0n,
+      vouchersRedeemed: 0n,
+      ticketsRedeemed: 0n,
+      slashCount: 0,
+      slashedAmount: 0n,
+      batchesCommitted: 0n,
+      challengesWon: 0,
+      challengesLost: 0,
+    })
+    .onConflictDoNothing();
+  await db.update(nodeStats, { node }).set(change);
+}
+
+/** Adds `credited` and subtracts `withdrawn` on the (source, account) credit balance. */
+export async function updateCredit(
+  db: Db,
+  source: "staking" | "escrow",
+  account: Hex,
+  delta: { credited?: bigint; withdrawn?: bigint },
+): Promise<void> {
+  const credited = delta.credited ?? 0n;
+  const withdrawn = delta.withdrawn ?? 0n;
+  await db
+    .insert(creditBalance)
+    .values({ source, account, credited, withdrawn, balance: credited - withdrawn })
+    .onConflictDoUpdate((row) => ({
+      credited: row.credited + credited,
+      withdrawn: row.withdrawn + withdrawn,
+      balance: row.balance + credited - withdrawn,
+    }));
+}

@@ -1,0 +1,235 @@
+/**
+ * The indexer's HTTP API (Hono, served by Ponder on its port):
+ *   /graphql                 GraphQL over every table (Ponder)
+ *   /sql/*                   SQL over HTTP for @ponder/client (Ponder)
+ *   GET /nodes/ranked        nodes offering a model, filtered and scored (indexer/lib/rankNodes.ts)
+ *   GET /nodes/:address      one node: registry, stake, capabilities, reputation, aggregates
+ *   GET /models              models with their offer counts, cheapest price and validators
+ *   GET /stats               market totals and governance parameters
+ * Ponder adds /health, /ready, /status and /metrics. Errors are JSON: { error: { code, message, issues? } }.
+ */
+import { db, publicClients } from "ponder:api";
+import schema, {
+  capability,
+  creditBalance,
+  escrowPair,
+  marketStats,
+  model,
+  node,
+  nodeStats,
+  parameter,
+  reputationUpdate,
+  stakeAccount,
+  validatorModel,
+} from "ponder:schema";
+import { Hono, type Context } from "hono";
+import { and, client, count, desc, eq, graphql, min, replaceBigInts, sum } from "ponder";
+import type { Hex } from "viem";
+import { z } from "zod";
+import { START, valueAt } from "../../../agents/lib/reputation.ts";
+import { rankNodes, rankQuerySchema, type Candidate } from "../../lib/rankNodes.ts";
+
+const app = new Hono();
+
+app.use("/graphql", graphql({ db, schema }));
+app.use("/sql/*", client({ db, schema }));
+
+type Issue = { path: string; message: string };
+
+function fail(c: Context, status: 400 | 404, code: string, message: string, issues?: Issue[]): Response {
+  return c.json({ error: { code, message, ...(issues ? { issues } : {}) } }, status);
+}
+
+function badRequest(c: Context, error: z.ZodError): Response {
+  const issues = error.issues.map((i) => ({ path: i.path.join(".") || "(query)", message: i.message }));
+  return fail(c, 400, "invalid_query", issues.map((i) => `${i.path}: ${i.message}`).join("; "), issues);
+}
+
+const json = (c: Context, body: unknown): Response => c.json(replaceBigInts(body, (v) => String(v)) as object);
+
+// ---------------------------------------------------------------- reputation "now"
+
+let nowCache: { at: number; seconds: bigint } | undefined;
+
+/** Timestamp of the chain's latest block (cached 1 s); the wall clock if the RPC fails. */
+async function chainNow(): Promise<bigint> {
+  if (nowCache && Date.now() - nowCache.at < 1000) return nowCache.seconds;
+  let seconds: bigint;
+  try {
+    seconds = (await publicClients.chain.getBlock({ blockTag: "latest" })).timestamp;
+  } catch {
+    seconds = BigInt(Math.floor(Date.now() / 1000));
+  }
+  nowCache = { at: Date.now(), seconds };
+  return seconds;
+}
+
+async function reputationParams(): Promise<{ halfLifeSeconds: bigint; memoryWeight: bigint }> {
+  const rows = await db.select().from(parameter).where(eq(parameter.contract, "NodeRegistry"));
+  const get = (name: string): bigint => rows.find((r) => r.name === name)?.value ?? 0n;
+  return { halfLifeSeconds: get("reputationHalfLife"), memoryWeight: get("reputationMemoryWeight") };
+}
+
+/** The reputation a node has now: decayed from its last update; START for newcomers. */
+function currentReputation(
+  row: { reputation: bigint; reputationUpdatedAt: bigint | null },
+  now: bigint,
+  params: { halfLifeSeconds: bigint; memoryWeight: bigint },
+): bigint {
+  if (row.reputationUpdatedAt === null) return START;
+  if (params.halfLifeSeconds <= 0n) return row.reputation;
+  return valueAt({ value: row.reputation, lastUpdate: row.reputationUpdatedAt, initialized: true }, now, params);
+}
+
+// ---------------------------------------------------------------- routes
+
+app.get("/nodes/ranked", async (c) => {
+  const parsed = rankQuerySchema.safeParse(c.req.query());
+  if (!parsed.success) return badRequest(c, parsed.error);
+  const q = parsed.data;
+  const modelId = q.model.toLowerCase() as Hex;
+  const [m] = await db.select().from(model).where(eq(model.id, modelId));
+  if (!m) return fail(c, 404, "unknown_model", `No model ${modelId} is registered.`);
+  const rows = await db
+    .select({
+      address: node.address,
+      endpoint: node.endpoint,
+      signer: node.signer,
+      reputation: node.reputation,
+      reputationUpdatedAt: node.reputationUpdatedAt,
+      pricePerToken: capability.pricePerToken,
+      latencySlaMs: capability.latencySlaMs,
+      maxTokens: capability.maxTokens,
+      maxBatch: capability.maxBatch,
+      quantization: capability.quantization,
+      free: stakeAccount.free,
+      locked: stakeAccount.locked,
+    })
+    .from(capability)
+    .innerJoin(node, eq(node.address, capability.node))
+    .leftJoin(stakeAccount, eq(stakeAccount.address, capability.node))
+    .where(and(eq(capability.modelId, modelId), eq(node.status, "registered")));
+  const [now, params] = await Promise.all([chainNow(), reputationParams()]);
+  const candidates: Candidate[] = rows.map((r) => ({
+    address: r.address,
+    endpoint: r.endpoint,
+    signer: r.signer,
+    pricePerToken: r.pricePerToken,
+    latencySlaMs: r.latencySlaMs,
+    maxTokens: r.maxTokens,
+    maxBatch: r.maxBatch,
+    quantization: r.quantization,
+    reputation: currentReputation(r, now, params),
+    freeStake: r.free ?? 0n,
+    lockedStake: r.locked ?? 0n,
+  }));
+  const nodes = rankNodes(candidates, q);
+  return json(c, {
+    model: { id: m.id, family: m.family, deprecated: m.deprecated },
+    constraints: {
+      maxPrice: q.maxPrice ?? null,
+      minReputation: q.minReputation ?? null,
+      minFreeStake: q.minFreeStake ?? null,
+      maxLatencyMs: q.maxLatencyMs ?? null,
+    },
+    weights: { price: q.wPrice, reputation: q.wReputation, latency: q.wLatency },
+    reputationAt: now,
+    candidates: candidates.length,
+    eligible: nodes.length,
+    nodes,
+  });
+});
+
+const addressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "address must be a 20-byte hex address");
+
+app.get("/nodes/:address", async (c) => {
+  const parsed = addressSchema.safeParse(c.req.param("address"));
+  if (!parsed.success) return badRequest(c, parsed.error);
+  const address = parsed.data.toLowerCase() as Hex;
+  const [n] = await db.select().from(node).where(eq(node.address, address));
+  if (!n) return fail(c, 404, "unknown_node", `No node ${address} has been seen on chain.`);
+  const [stakeRows, caps, stats, history, credits, escrow, now, params] = await Promise.all([
+    db.select().from(stakeAccount).where(eq(stakeAccount.address, address)),
+    db
+      .select({
+        modelId: capability.modelId,
+        family: model.family,
+        quantization: capability.quantization,
+        maxBatch: capability.maxBatch,
+        maxTokens: capability.maxTokens,
+        latencySlaMs: capability.latencySlaMs,
+        pricePerToken: capability.pricePerToken,
+        updatedAt: capability.updatedAt,
+      })
+      .from(capability)
+      .leftJoin(model, eq(model.id, capability.modelId))
+      .where(eq(capability.node, address)),
+    db.select().from(nodeStats).where(eq(nodeStats.node, address)),
+    db
+      .select()
+      .from(reputationUpdate)
+      .where(eq(reputationUpdate.node, address))
+      .orderBy(desc(reputationUpdate.blockNumber), desc(reputationUpdate.id))
+      .limit(20),
+    db.select().from(creditBalance).where(eq(creditBalance.account, address)),
+    db
+      .select({ pairs: count(), escrowed: sum(escrowPair.balance), paid: sum(escrowPair.paid) })
+      .from(escrowPair)
+      .where(eq(escrowPair.node, address)),
+    chainNow(),
+    reputationParams(),
+  ]);
+  const s = stakeRows[0];
+  return json(c, {
+    ...n,
+    reputation: { current: currentReputation(n, now, params), stored: n.reputation, updatedAt: n.reputationUpdatedAt },
+    stake: s
+      ? { free: s.free, locked: s.locked, unbonding: s.unbonding, unbondingReleaseAt: s.unbondingReleaseAt, totalSlashed: s.totalSlashed }
+      : { free: 0n, locked: 0n, unbonding: 0n, unbondingReleaseAt: 0n, totalSlashed: 0n },
+    capabilities: caps,
+    stats: stats[0] ?? null,
+    reputationHistory: history,
+    credits: Object.fromEntries(credits.map((r) => [r.source, { credited: r.credited, withdrawn: r.withdrawn, balance: r.balance }])),
+    escrow: { pairs: escrow[0]?.pairs ?? 0, escrowed: escrow[0]?.escrowed ?? "0", paid: escrow[0]?.paid ?? "0" },
+  });
+});
+
+app.get("/models", async (c) => {
+  const [models, offers, validators] = await Promise.all([
+    db.select().from(model).orderBy(model.registeredBlock, model.id),
+    db
+      .select({ modelId: capability.modelId, nodes: count(), cheapest: min(capability.pricePerToken) })
+      .from(capability)
+      .innerJoin(node, eq(node.address, capability.node))
+      .where(eq(node.status, "registered"))
+      .groupBy(capability.modelId),
+    db
+      .select({ modelId: validatorModel.modelId, validators: count() })
+      .from(validatorModel)
+      .where(eq(validatorModel.declared, true))
+      .groupBy(validatorModel.modelId),
+  ]);
+  return json(c, {
+    models: models.map((m) => {
+      const o = offers.find((x) => x.modelId === m.id);
+      return {
+        ...m,
+        nodes: o?.nodes ?? 0,
+        cheapestPricePerToken: o?.cheapest ?? null,
+        validators: validators.find((v) => v.modelId === m.id)?.validators ?? 0,
+      };
+    }),
+  });
+});
+
+app.get("/stats", async (c) => {
+  const [[market], params] = await Promise.all([
+    db.select().from(marketStats),
+    db.select().from(parameter).orderBy(parameter.contract, parameter.name),
+  ]);
+  const parameters: Record<string, Record<string, bigint>> = {};
+  for (const p of params) (parameters[p.contract] ??= {})[p.name] = p.value;
+  return json(c, { market: market ?? null, parameters });
+});
+
+export default app;
