@@ -17,7 +17,7 @@ export default defineConfig({
         path: solcPath,
         settings: {
           evmVersion: "osaka",
-          optimizer: { enabled: true, runs: 10_000 },
+          optimizer: { enabled: true, runs: 200 },
         },
       },
     },

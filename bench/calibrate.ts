@@ -189,6 +189,7 @@ const out = {
     settings: SETTINGS,
     skippedShortLeaves: skippedShort,
     seconds: (Date.now() - started) / 1000,
+    loadAverage1mAtEnd: (await import("node:os")).loadavg()[0],
     note: "Goal of issue 6: >= 3000 honest leaves per setting; this run is smaller (see leavesPerSetting).",
   },
   distributions: Object.fromEntries(kinds.map((k) => [k, dist(k)])),

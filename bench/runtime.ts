@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Token } from "node-llama-cpp";
@@ -37,7 +38,7 @@ async function child(preset: Preset): Promise<Metric[]> {
   const m = await rt.store.register(path, { trusted: true });
   const threads = 1;
   const profile = rt.profile({ model: m.id, threads, batchSize: 512, contextSize: 1024 });
-  const cond = { preset, quant: "q8_0", parameters: m.info.parameters, threads, batchSize: 512, contextSize: 1024, flashAttention: false, cpuVariant: rt.backend.cpuVariant, llamaBuild: rt.backend.llamaBuild, machine: "2 shared cores" };
+  const cond = { preset, quant: "q8_0", parameters: m.info.parameters, threads, batchSize: 512, contextSize: 1024, flashAttention: false, cpuVariant: rt.backend.cpuVariant, llamaBuild: rt.backend.llamaBuild, machine: "2 shared cores", loadAverage1mAtStart: loadavg()[0] };
   const genTokens = preset === "tiny" ? 256 : 128;
   const prompt = "Once upon a time, in a land far away, there was a little";
   const input = { prompt, maxTokens: genTokens, stop: [], seed: 0n };

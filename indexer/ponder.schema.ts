@@ -346,13 +346,14 @@ export const nodeRelations = relations(node, ({ one, many }) => ({
   reputationHistory: many(reputationUpdate),
 }));
 
+// Relation names must not repeat a column name (GraphQL would lose the column): "...Record".
 export const capabilityRelations = relations(capability, ({ one }) => ({
-  node: one(node, { fields: [capability.node], references: [node.address] }),
+  nodeRecord: one(node, { fields: [capability.node], references: [node.address] }),
   model: one(model, { fields: [capability.modelId], references: [model.id] }),
 }));
 
 export const reputationUpdateRelations = relations(reputationUpdate, ({ one }) => ({
-  node: one(node, { fields: [reputationUpdate.node], references: [node.address] }),
+  nodeRecord: one(node, { fields: [reputationUpdate.node], references: [node.address] }),
 }));
 
 export const modelRelations = relations(model, ({ many }) => ({
@@ -366,6 +367,6 @@ export const validatorRelations = relations(validator, ({ one, many }) => ({
 }));
 
 export const validatorModelRelations = relations(validatorModel, ({ one }) => ({
-  validator: one(validator, { fields: [validatorModel.validator], references: [validator.address] }),
+  validatorRecord: one(validator, { fields: [validatorModel.validator], references: [validator.address] }),
   model: one(model, { fields: [validatorModel.modelId], references: [model.id] }),
 }));

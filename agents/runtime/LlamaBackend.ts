@@ -2,7 +2,7 @@
  * The process-wide llama.cpp binding: loaded once, CPU only, offline, with the facts a determinism
  * profile pins: the build string and the CPU backend variant llama.cpp picked for this machine.
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { getLlama, getModuleVersion, LlamaLogLevel, type Llama } from "node-llama-cpp";
 
@@ -40,8 +40,20 @@ async function load(): Promise<LlamaBackend> {
   return {
     llama,
     llamaBuild: `node-llama-cpp@${version}+llama.cpp@${llamaCppCommit() ?? "unknown"}+bins@${release}+${llama.buildType}`,
-    cpuVariant: cpuVariant ?? `features:${featureString(llama.systemInfo)}`,
+    cpuVariant: mappedCpuVariant() ?? cpuVariant ?? `features:${featureString(llama.systemInfo)}`,
   };
+}
+
+/**
+ * The CPU backend library mapped into this process (Linux). The load log names it too, but only the
+ * first time the native addon loads in a process, so the mapping is the reliable source.
+ */
+function mappedCpuVariant(): string | undefined {
+  try {
+    return /libggml-cpu-([a-z0-9_]+)\.so/.exec(readFileSync("/proc/self/maps", "utf8"))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /** The llama.cpp commit node-llama-cpp bundles (the HEAD line of its git bundle), if present. */

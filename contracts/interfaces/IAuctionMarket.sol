@@ -99,12 +99,9 @@ interface IAuctionMarket {
         address indexed requester,
         bytes32 indexed modelId,
         bytes32 inputHash,
-        uint256 maxTokens,
-        uint256 reservePricePerToken,
-        uint256 minReputation,
+        JobParams params,
         uint256 commitEnd,
         uint256 revealEnd,
-        uint256 deliveryDeadline,
         uint256 escrow
     );
     /// @notice The job's input, as calldata (at posting or after a flag).
@@ -132,15 +129,14 @@ interface IAuctionMarket {
     event BondSlashed(uint256 indexed jobId, address indexed bidder, uint256 slashed);
     /// @notice The auction closed: `winner` (zero if none) is paid `pricePerToken`.
     event JobFinalized(uint256 indexed jobId, address indexed winner, uint256 pricePerToken);
-    /// @notice The winner recorded delivery; `payment` went to the winner, `fee` to the treasury.
+    /// @notice The winner recorded delivery and is owed `payment`; the fee and the requester's refund
+    /// follow as Credited events.
     event JobDelivered(
         uint256 indexed jobId,
         address indexed winner,
         bytes32 outputHash,
         uint32 tokens,
-        uint256 payment,
-        uint256 fee,
-        uint256 refund
+        uint256 payment
     );
     /// @notice The winner missed the deadline; the requester was refunded `refund`.
     event JobRefunded(uint256 indexed jobId, address indexed winner, uint256 refund);
@@ -201,8 +197,6 @@ interface IAuctionMarket {
     error AuctionNoCredits(address account);
     /// @notice `setParameter` got an unknown name.
     error AuctionUnknownParameter(bytes32 name);
-    /// @notice The token moved a different amount than requested (fee-on-transfer tokens are unsupported).
-    error AuctionTransferAmountMismatch(uint256 expected, uint256 received);
 
     /// @notice Posts a job whose input is given here as calldata; inputHash = Encodings.hashInput.
     /// Pulls maxTokens x reserve plus the fee. Pausable.
@@ -239,11 +233,10 @@ interface IAuctionMarket {
     /// valid bid was revealed. Anyone may call.
     function finalize(uint256 jobId) external;
 
-    /// @notice Returns the caller's bond to its reservation once it revealed and lost (reveal phase over).
-    function releaseBond(uint256 jobId) external;
-
-    /// @notice Slashes (burns) the bond of a bid that was not revealed in time. Anyone may call.
-    function slashUnrevealed(uint256 jobId, address bidder) external;
+    /// @notice After the reveal phase, closes a losing bid: a revealed loser's bond returns to its
+    /// reservation; an unrevealed bid's bond is slashed and burned. Anyone may call (the winner's bond
+    /// is closed by delivery, refund or unreachable resolution).
+    function releaseBond(uint256 jobId, address bidder) external;
 
     /// @notice The winner records delivery in phase Delivery: pays the winner tokens x price, the fee
     /// to the treasury, the rest back to the requester; releases the winner's bond.

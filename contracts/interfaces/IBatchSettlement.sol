@@ -5,9 +5,11 @@ import {Encodings} from "../libraries/Encodings.sol";
 
 /// @title IBatchSettlement
 /// @notice Nodes commit batches of results as one positional Merkle root, locking stake; anyone
-/// staked may challenge a leaf by commit-reveal during the challenge window; after it, the node
-/// settles the batch chunk by chunk (256 leaves a chunk, leaves in calldata), paid by the pairs'
-/// vouchers (or single tickets) and by auction jobs, never more than the declared payout.
+/// staked may challenge a leaf by commit-reveal during the challenge window (IChallengeGame);
+/// after it, the node settles the batch chunk by chunk (256 leaves a chunk, leaves in calldata),
+/// paid by the pairs' vouchers (or single tickets) and by auction jobs, never more than the
+/// declared payout. Challenged leaves are held back until cleared; a lost challenge voids the
+/// batch's unsettled chunks and slashes the node at least the payout.
 ///
 /// Timeline of a batch committed at t:
 ///   [t, t + challengeWindow]             challenge commitments accepted
@@ -24,6 +26,15 @@ interface IBatchSettlement {
         uint128 payout;
         uint128 lock;
         bytes32 root;
+    }
+
+    /// @notice Where a challenged leaf stands, as far as payment is concerned.
+    enum LeafStatus {
+        None, // never challenged
+        Held, // challenged: not paid until cleared
+        Cleared, // the node answered or won: payable
+        Paid, // a cleared leaf that has been paid
+        Upheld // the node lost: the batch is void
     }
 
     /// @notice Mutable state of a batch, one slot.
@@ -51,15 +62,6 @@ interface IBatchSettlement {
         TicketPayment[] tickets;
     }
 
-    /// @notice A leaf's data, posted in answer to a challenge: the input's preimage and the output.
-    struct LeafData {
-        string prompt;
-        string[] stop;
-        uint64 seed;
-        uint32 maxTokens;
-        uint32[] tokens;
-    }
-
     /// @notice A single ticket paying one ticket leaf (fallback when no voucher came).
     struct TicketPayment {
         uint32 leafIndex;
@@ -67,38 +69,11 @@ interface IBatchSettlement {
         bytes signature;
     }
 
-    enum ChallengeStatus {
-        None,
-        Open, // revealed, waiting for the node's data
-        Disputed, // data posted, wrong-output dispute with the resolver
-        Cleared, // the node answered (data) or won the dispute: the leaf may be paid
-        Paid, // a cleared leaf that was held back has been paid
-        Upheld // the node was silent or lost: slashed, batch voided
-    }
-
-    /// @notice A revealed challenge of one leaf.
-    struct Challenge {
-        address challenger;
-        uint8 kind;
-        ChallengeStatus status;
-        uint64 deadline;
-        uint128 bond;
-    }
-
-    /// @notice A challenge commitment waiting for its reveal.
-    struct ChallengeCommit {
-        address challenger;
-        uint64 committedAt;
-        uint128 bond;
-    }
-
     /// @notice The settlement's governance parameters (all bounded, evented).
     struct Params {
         uint256 lockFactorBps;
         uint256 challengeWindow;
         uint256 revealPeriod;
-        uint256 responseWindow;
-        uint256 challengeBond;
         uint256 protocolFeeBps;
         uint256 challengerShareBps;
         uint256 slashFactorBps;
@@ -128,18 +103,6 @@ interface IBatchSettlement {
     );
     event HeldLeafSettled(uint256 indexed batchId, uint32 indexed leafIndex, uint256 paid);
     event BatchReleased(uint256 indexed batchId, address indexed node, uint256 unlocked);
-    event ChallengeCommitted(bytes32 indexed commitment, address indexed challenger, uint256 bond);
-    event ChallengeRevealed(
-        uint256 indexed batchId,
-        uint32 indexed leafIndex,
-        address indexed challenger,
-        uint8 kind,
-        uint64 deadline
-    );
-    /// @notice The node posted the leaf's data (in this transaction's calldata).
-    event ChallengeAnswered(uint256 indexed batchId, uint32 indexed leafIndex, bytes32 leafHash);
-    event DisputeOpened(uint256 indexed batchId, uint32 indexed leafIndex, address resolver, uint256 disputeId);
-    event DisputeResolved(uint256 indexed batchId, uint32 indexed leafIndex, bool guilty);
     /// @notice The node was slashed and the batch's unsettled chunks voided.
     event BatchVoided(
         uint256 indexed batchId,
@@ -149,7 +112,8 @@ interface IBatchSettlement {
         uint256 slashed
     );
     event CreditsWithdrawn(address indexed account, uint256 amount);
-    event ResolverSet(address resolver);
+    event ChallengeGameSet(address game);
+    event LeafStatusChanged(uint256 indexed batchId, uint32 indexed leafIndex, LeafStatus status);
     event AuctionMarketSet(address market);
 
     error SettlementUnknownBatch(uint256 batchId);
@@ -168,20 +132,9 @@ interface IBatchSettlement {
     error SettlementVoucherForOtherNode(address voucherNode, address batchNode);
     error SettlementTicketMismatch(uint256 leafIndex);
     error SettlementNoAuctionMarket();
-    error SettlementNotStakedValidator(address account, uint256 stake, uint256 minimum);
-    error SettlementUnknownCommitment(bytes32 commitment);
-    error SettlementCommitmentExists(bytes32 commitment);
     error SettlementLeafAlreadyChallenged(uint256 batchId, uint256 leafIndex);
-    error SettlementSelfChallenge(address node);
-    error SettlementBadChallengeKind(uint8 kind);
-    error SettlementNoOpenChallenge(uint256 batchId, uint256 leafIndex, ChallengeStatus status);
-    error SettlementResponseLate(uint256 deadline, uint256 nowSeconds);
-    error SettlementResponseNotLate(uint256 deadline, uint256 nowSeconds);
-    error SettlementDataMismatch(uint256 batchId, uint256 leafIndex, bytes32 expected, bytes32 actual);
-    error SettlementNoResolver();
-    error SettlementNotEquivocation(uint256 batchId, uint256 leafIndex);
-    error SettlementBadReceiptSigner(address signer);
-    error SettlementBadTicketSigner(address signer, address requester);
+    error SettlementLeafNotChallenged(uint256 batchId, uint256 leafIndex, LeafStatus status);
+    error SettlementChallengeClosed(uint256 batchId, uint256 nowSeconds, uint256 revealEnd);
     error SettlementLeafNotHeld(uint256 batchId, uint256 leafIndex);
     error SettlementNotReleasable(uint256 batchId);
     error SettlementNoCredits(address account);
@@ -211,56 +164,39 @@ interface IBatchSettlement {
     /// @notice Unlocks the batch's stake once every chunk is settled and no challenge is open.
     function release(uint256 batchId, BatchHeader calldata header) external;
 
-    /// @notice Commits a challenge (Encodings.challengeCommitment) and deposits the bond. The caller
-    /// must be a staked validator. Pausable.
-    function commitChallenge(bytes32 commitment) external;
-
-    /// @notice Reveals a committed challenge of leaf `leafIndex`; the node then has responseWindow
-    /// to post the leaf's data.
-    function revealChallenge(
+    /// @notice Challenge-game hook: marks leaf `leafIndex` held. Reverts unless the batch is live,
+    /// the challenge was committed by the window's end, the reveal period has not ended and the
+    /// leaf is not already challenged. Only CHALLENGE_ROLE.
+    function openChallenge(
         uint256 batchId,
         BatchHeader calldata header,
         uint32 leafIndex,
-        uint8 kind,
-        bytes32 salt
+        uint256 committedAt
     ) external;
 
-    /// @notice Posts a challenged leaf's data: the leaf, its proof, the input and the output tokens,
-    /// checked against the leaf's hashes. A data challenge is then cleared (the bond pays the node);
-    /// a wrong-output challenge goes to the resolver. Anyone may post.
-    function respondToChallenge(
+    /// @notice Challenge-game hook: the node answered or won (`cleared`), else the node lost.
+    /// A lost challenge voids the batch and slashes the node in favour of `beneficiary`.
+    /// Only CHALLENGE_ROLE. Returns the amount slashed.
+    function closeChallenge(
         uint256 batchId,
         BatchHeader calldata header,
-        Encodings.Leaf calldata leaf,
-        bytes32[] calldata proof,
-        LeafData calldata data
-    ) external;
+        uint32 leafIndex,
+        bool cleared,
+        address beneficiary,
+        uint8 reason
+    ) external returns (uint256 slashed);
 
-    /// @notice After a response deadline passed without data: slashes the node, voids the batch.
-    function slashSilent(uint256 batchId, BatchHeader calldata header, uint32 leafIndex) external;
-
-    /// @notice Called by the resolver once per dispute.
-    function resolveDispute(uint256 batchId, uint32 leafIndex, bool guilty) external;
-
-    /// @notice Slashes the node for a committed leaf that differs from its own signed receipt.
-    function proveEquivocation(
+    /// @notice Challenge-game hook for proofs that need no challenge (equivocation, ticket
+    /// mismatch): voids the batch and slashes the node. Only CHALLENGE_ROLE.
+    function voidBatch(
         uint256 batchId,
         BatchHeader calldata header,
-        Encodings.Leaf calldata leaf,
-        bytes32[] calldata proof,
-        Encodings.Receipt calldata receipt,
-        bytes calldata signature
-    ) external;
+        address beneficiary,
+        uint8 reason
+    ) external returns (uint256 slashed);
 
-    /// @notice Slashes the node for a ticket leaf that misstates its requester-signed ticket.
-    function proveTicketMismatch(
-        uint256 batchId,
-        BatchHeader calldata header,
-        Encodings.Leaf calldata leaf,
-        bytes32[] calldata proof,
-        Encodings.Ticket calldata ticket,
-        bytes calldata signature
-    ) external;
+    /// @notice Reverts unless `header` is the committed header of `batchId`.
+    function checkHeader(uint256 batchId, BatchHeader calldata header) external view;
 
     /// @notice Withdraws the caller's credits (node payments, royalties, fees, bonds).
     function withdrawCredits() external returns (uint256 amount);
@@ -270,12 +206,10 @@ interface IBatchSettlement {
 
     function headerHashOf(uint256 batchId) external view returns (bytes32);
     function stateOf(uint256 batchId) external view returns (BatchState memory);
-    function challengeOf(uint256 batchId, uint32 leafIndex) external view returns (Challenge memory);
-    function commitOf(bytes32 commitment) external view returns (ChallengeCommit memory);
+    function leafStatusOf(uint256 batchId, uint32 leafIndex) external view returns (LeafStatus);
     function chunkSettled(uint256 batchId, uint256 chunkIndex) external view returns (bool);
     function creditOf(address account) external view returns (uint256);
     function params() external view returns (Params memory);
     function batchCount() external view returns (uint256);
     function settleOpensAt(BatchHeader calldata header) external view returns (uint256);
-    function receiptDigest(Encodings.Receipt calldata receipt) external view returns (bytes32);
 }

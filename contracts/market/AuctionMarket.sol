@@ -3,7 +3,6 @@ pragma solidity 0.8.34;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IAuctionMarket} from "../interfaces/IAuctionMarket.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
@@ -17,7 +16,7 @@ import {Vickrey} from "../libraries/Vickrey.sol";
 /// @dev Bids are stored in one slot each: the top 216 bits of the commitment, the 32-bit commit
 /// order and an 8-bit status. Matching 216 bits binds the reveal: opening a commitment to another
 /// price needs a 216-bit second preimage of keccak256 (or a 2^108 collision search before committing).
-contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransient {
+contract AuctionMarket is IAuctionMarket, ProtocolAccess {
     using SafeERC20 for IERC20;
 
     /// @notice Basis-point denominator.
@@ -125,7 +124,7 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
         string calldata prompt,
         string[] calldata stop,
         uint64 seed
-    ) external nonReentrant whenNotPaused returns (uint256 jobId) {
+    ) external whenNotPaused returns (uint256 jobId) {
         bytes32 inputHash = _inputHash(prompt, params.maxTokens, stop, seed);
         jobId = _post(params, inputHash, 0);
         _emitInput(jobId, prompt, stop, seed);
@@ -136,7 +135,7 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
         JobParams calldata params,
         bytes32 inputHash,
         string calldata uri
-    ) external nonReentrant whenNotPaused returns (uint256 jobId) {
+    ) external whenNotPaused returns (uint256 jobId) {
         uint256 postingBond = _uriConfig.postingBond;
         jobId = _post(params, inputHash, postingBond);
         emit JobInputUri(jobId, uri, postingBond);
@@ -176,9 +175,8 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
         // INVARIANT: bids are committed only in phase Commit (an unknown job has commitEnd 0).
         if (block.timestamp >= job.commitEnd) _revertPhase(jobId, Phase.Commit);
         bytes32 modelId = job.modelId;
-        (, bool found) = nodeRegistry.capabilityOf(msg.sender, modelId);
         // INVARIANT: only registered nodes offering the model bid (deregistering removes capabilities).
-        if (!found) revert AuctionNoCapability(msg.sender, modelId);
+        if (!_hasCapability(msg.sender, modelId)) revert AuctionNoCapability(msg.sender, modelId);
         uint256 minReputation = job.minReputation;
         if (minReputation != 0) {
             uint256 reputation = nodeRegistry.reputationOf(msg.sender);
@@ -190,9 +188,10 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
         // INVARIANT: one bid per bidder and job.
         if (packed != 0) revert AuctionWrongBidStatus(jobId, msg.sender, _bidStatus(packed), BidStatus.None);
         uint256 order = job.bidCount;
-        // Commit counts are far below 2^32 (each commit costs a new storage slot); checked anyway.
-        job.bidCount = uint32(order + 1);
-        if (order == type(uint32).max) revert AuctionInvalidJob("bidCount", order);
+        // 2^32 commits would cost more than 2^32 new storage slots (over 9e13 gas): cannot overflow.
+        unchecked {
+            job.bidCount = uint32(order + 1);
+        }
         uint256 bond = _bond(job);
         _takeBond(msg.sender, bond);
         bids[msg.sender] =
@@ -263,36 +262,27 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IAuctionMarket
-    function releaseBond(uint256 jobId) external {
-        Job storage job = _jobs[jobId];
-        uint256 packed = _bids[jobId][msg.sender];
-        BidStatus status = _bidStatus(packed);
-        if (status != BidStatus.Revealed) revert AuctionWrongBidStatus(jobId, msg.sender, status, BidStatus.Revealed);
-        // INVARIANT: losers are known only once the reveal phase is over.
-        if (block.timestamp < job.revealEnd) _revertPhase(jobId, Phase.AwaitingFinalize);
-        // INVARIANT: the winner's bond backs its delivery.
-        if (msg.sender == job.best) revert AuctionWinnerBond(jobId, msg.sender);
-        _closeBid(jobId, msg.sender, packed);
-        uint256 bond = _bond(job);
-        _returnBond(msg.sender, bond);
-        emit BondReleased(jobId, msg.sender, bond);
-    }
-
-    /// @inheritdoc IAuctionMarket
-    function slashUnrevealed(uint256 jobId, address bidder) external {
+    function releaseBond(uint256 jobId, address bidder) external {
         Job storage job = _jobs[jobId];
         uint256 packed = _bids[jobId][bidder];
         BidStatus status = _bidStatus(packed);
-        if (status != BidStatus.Committed) revert AuctionWrongBidStatus(jobId, bidder, status, BidStatus.Committed);
-        // INVARIANT: a bid counts as unrevealed only after the reveal phase.
+        if (status != BidStatus.Committed && status != BidStatus.Revealed) {
+            revert AuctionWrongBidStatus(jobId, bidder, status, BidStatus.Revealed);
+        }
+        // INVARIANT: losers and unrevealed bids are known only once the reveal phase is over.
         if (block.timestamp < job.revealEnd) _revertPhase(jobId, Phase.AwaitingFinalize);
+        // INVARIANT: the winner's bond backs its delivery.
+        if (bidder == job.best) revert AuctionWinnerBond(jobId, bidder);
         _closeBid(jobId, bidder, packed);
         uint256 bond = _bond(job);
-        BondAccount storage account = _bondAccounts[bidder];
-        account.committed -= uint128(bond);
-        // INVARIANT: unrevealed bonds are burned, never paid to the requester.
-        uint256 slashed = _slash(bidder, bond);
-        emit BondSlashed(jobId, bidder, slashed);
+        if (status == BidStatus.Revealed) {
+            _returnBond(bidder, bond);
+            emit BondReleased(jobId, bidder, bond);
+        } else {
+            _bondAccounts[bidder].committed -= uint128(bond);
+            // INVARIANT: unrevealed bonds are burned, never paid to the requester.
+            emit BondSlashed(jobId, bidder, _slash(bidder, bond));
+        }
     }
 
     // ---------------------------------------------------------------- delivery
@@ -322,7 +312,7 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
 
         _closeBid(jobId, winner, _bids[jobId][winner]);
         _returnBond(winner, _bond(job));
-        emit JobDelivered(jobId, winner, outputHash, tokens, payment, fee, refund);
+        emit JobDelivered(jobId, winner, outputHash, tokens, payment);
     }
 
     /// @inheritdoc IAuctionMarket
@@ -405,7 +395,7 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IAuctionMarket
-    function withdrawCredits() external nonReentrant returns (uint256 amount) {
+    function withdrawCredits() external returns (uint256 amount) {
         amount = creditOf[msg.sender];
         if (amount == 0) revert AuctionNoCredits(msg.sender);
         creditOf[msg.sender] = 0;
@@ -533,25 +523,8 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
         job.bidBondBps = c.bidBondBps;
         if (postingBond != 0) job.postingBond = uint96(postingBond);
 
-        _pull(msg.sender, escrow);
-        _emitPosted(jobId, job, escrow);
-    }
-
-    /// @dev Separate frame: the event has more fields than the stack allows next to `_post`'s locals.
-    function _emitPosted(uint256 jobId, Job storage job, uint256 escrow) private {
-        emit JobPosted(
-            jobId,
-            job.requester,
-            job.modelId,
-            job.inputHash,
-            job.maxTokens,
-            job.reservePricePerToken,
-            job.minReputation,
-            job.commitEnd,
-            job.revealEnd,
-            job.deliveryDeadline,
-            escrow
-        );
+        _token.safeTransferFrom(msg.sender, address(this), escrow);
+        emit JobPosted(jobId, msg.sender, p.modelId, inputHash, p, commitEnd, revealEnd, escrow);
     }
 
     function _phase(Job storage job) private view returns (Phase) {
@@ -579,6 +552,18 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
         _expectPhase(_jobs[jobId], jobId, expected);
         // Only reached if the cheap check and the full phase disagree, which they never do.
         revert AuctionWrongPhase(jobId, expected, expected);
+    }
+
+    /// @dev INodeRegistry.capabilityOf returns (Capability, bool): six static words, then `found`.
+    /// Reading only `found` skips decoding the struct (smaller code, less gas).
+    function _hasCapability(address node, bytes32 modelId) private view returns (bool found) {
+        (bool ok, bytes memory data) = address(nodeRegistry).staticcall(
+            abi.encodeCall(INodeRegistry.capabilityOf, (node, modelId))
+        );
+        if (!ok || data.length < 224) return false;
+        assembly ("memory-safe") {
+            found := iszero(iszero(mload(add(data, 224))))
+        }
     }
 
     function _inputHash(
@@ -626,23 +611,29 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
     /// @dev Takes `bond` from the bidder's reservation, locking any shortfall from its free stake.
     function _takeBond(address bidder, uint256 bond) private {
         BondAccount memory account = _bondAccounts[bidder];
-        if (account.available >= bond) {
-            account.available -= uint128(bond);
-        } else {
-            uint256 shortfall = bond - account.available;
-            account.available = 0;
+        uint256 available = account.available;
+        if (available < bond) {
             // INVARIANT: every bond is backed by stake locked in Staking.
-            staking.lock(bidder, shortfall);
+            staking.lock(bidder, bond - available);
+            available = bond;
         }
-        account.committed += uint128(bond);
+        // Reserved and committed amounts are stake locked in Staking, whose per-account total fits in
+        // 128 bits; available >= bond here.
+        unchecked {
+            account.available = uint128(available - bond);
+            account.committed += uint128(bond);
+        }
         _bondAccounts[bidder] = account;
     }
 
     /// @dev A released bond stays locked in Staking, back in the node's reservation.
     function _returnBond(address bidder, uint256 bond) private {
         BondAccount memory account = _bondAccounts[bidder];
-        account.committed -= uint128(bond);
-        account.available += uint128(bond);
+        // `bond` is part of `committed` (taken at commit); the sum stays within the locked stake.
+        unchecked {
+            account.committed -= uint128(bond);
+            account.available += uint128(bond);
+        }
         _bondAccounts[bidder] = account;
     }
 
@@ -669,12 +660,4 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess, ReentrancyGuardTransie
         _totalCredits += amount;
     }
 
-    /// @dev Pulls exactly `amount` from `from`; rejects tokens that deliver less.
-    function _pull(address from, uint256 amount) private {
-        uint256 before = _token.balanceOf(address(this));
-        _token.safeTransferFrom(from, address(this), amount);
-        uint256 received = _token.balanceOf(address(this)) - before;
-        // INVARIANT: escrow equals tokens received.
-        if (received != amount) revert AuctionTransferAmountMismatch(amount, received);
-    }
 }

@@ -3,13 +3,9 @@ pragma solidity 0.8.34;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ProtocolAccess} from "../governance/ProtocolAccess.sol";
 import {IBatchSettlement} from "../interfaces/IBatchSettlement.sol";
-import {IDisputeResolver} from "../interfaces/IDisputeResolver.sol";
 import {ISettlementEscrow} from "../interfaces/ISettlementEscrow.sol";
 import {IAuctionSettlement} from "../interfaces/IAuctionSettlement.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
@@ -19,17 +15,17 @@ import {Encodings} from "../libraries/Encodings.sol";
 import {PositionalMerkle} from "../libraries/PositionalMerkle.sol";
 
 /// @title BatchSettlement
-/// @notice Batch commits, chunked settlement, challenges (data, wrong output via a resolver),
-/// equivocation and ticket-mismatch proofs, and the credit ledger of everything settlement pays.
-/// @dev Token flows: payments are collected from the escrow (and auction market) as credits of
-/// this contract there; challenge bonds are transferred in. Everything this contract owes is in
-/// `creditOf` (node payments, royalties, protocol fees, bonds) or in `bondsHeld`; slashes happen in
-/// Staking with their split decided here. Tokens held here plus credits held for this contract in
-/// the escrow and the market always cover `totalCredits + bondsHeld`.
-contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, ReentrancyGuardTransient {
+/// @notice Batch commits, chunked settlement, the hooks the challenge game drives (hold, clear,
+/// void and slash), and the credit ledger of everything settlement pays.
+/// @dev Token flows: payments are collected from the escrow and the auction market as credits of
+/// this contract there, so no tokens move while settling. Everything this contract owes is in
+/// `creditOf` (node payments, royalties, protocol fees); slashes happen in Staking with their split
+/// decided here. Tokens held here plus credits held for this contract in the escrow and the market
+/// always cover `totalCredits`.
+contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    bytes32 public constant RESOLVER_ROLE = keccak256("RESOLVER_ROLE");
+    bytes32 public constant CHALLENGE_ROLE = keccak256("CHALLENGE_ROLE");
 
     uint256 public constant MAX_LEAVES = 1 << 16;
     uint256 public constant CHUNK_LEAVES = PositionalMerkle.CHUNK_LEAVES;
@@ -60,21 +56,17 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
     ISettlementEscrow public immutable escrow;
     address public immutable treasury;
 
-    IDisputeResolver public resolver;
     IAuctionSettlement public auctionMarket;
 
     Params internal _params;
     uint256 public batchCount;
     uint256 public totalCredits;
-    uint256 public bondsHeld;
 
     mapping(uint256 batchId => bytes32 headerHash) public headerHashOf;
     mapping(uint256 batchId => BatchState) internal _state;
     mapping(uint256 batchId => mapping(uint256 word => uint256 bits)) internal _chunkBits;
-    mapping(uint256 batchId => mapping(uint32 leafIndex => Challenge)) internal _challenges;
+    mapping(uint256 batchId => mapping(uint32 leafIndex => LeafStatus)) internal _leafStatus;
     mapping(uint256 batchId => mapping(uint256 word => uint256 bits)) internal _challengedBits;
-    mapping(uint256 batchId => BatchHeader) internal _disputeHeaders;
-    mapping(bytes32 commitment => ChallengeCommit) internal _commits;
     mapping(address account => uint256 amount) public creditOf;
 
     /// @dev Running sums of one settlement call.
@@ -109,7 +101,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
         ISettlementEscrow escrow_,
         address treasury_,
         Params memory initial
-    ) ProtocolAccess(admin) EIP712("LLMarket", "1") {
+    ) ProtocolAccess(admin) {
         token = token_;
         staking = staking_;
         nodeRegistry = nodeRegistry_;
@@ -119,8 +111,6 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
         _setParam("lockFactorBps", initial.lockFactorBps);
         _setParam("challengeWindow", initial.challengeWindow);
         _setParam("revealPeriod", initial.revealPeriod);
-        _setParam("responseWindow", initial.responseWindow);
-        _setParam("challengeBond", initial.challengeBond);
         _setParam("protocolFeeBps", initial.protocolFeeBps);
         _setParam("challengerShareBps", initial.challengerShareBps);
         _setParam("slashFactorBps", initial.slashFactorBps);
@@ -129,12 +119,6 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
     }
 
     // ------------------------------------------------------------------ wiring and parameters
-
-    /// @notice Sets the wrong-output dispute resolver (the committee contract). Only the admin.
-    function setResolver(IDisputeResolver newResolver) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        resolver = newResolver;
-        emit ResolverSet(address(newResolver));
-    }
 
     /// @notice Sets the auction market whose jobs auction leaves settle. Only the admin.
     function setAuctionMarket(IAuctionSettlement market) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -155,10 +139,6 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
             p.challengeWindow = _checkParameter(name, p.challengeWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
         } else if (name == "revealPeriod") {
             p.revealPeriod = _checkParameter(name, p.revealPeriod, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
-        } else if (name == "responseWindow") {
-            p.responseWindow = _checkParameter(name, p.responseWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
-        } else if (name == "challengeBond") {
-            p.challengeBond = _checkParameter(name, p.challengeBond, value, 0, MAX_BOND);
         } else if (name == "protocolFeeBps") {
             p.protocolFeeBps = _checkParameter(name, p.protocolFeeBps, value, 0, MAX_FEE_BPS);
         } else if (name == "challengerShareBps") {
@@ -257,13 +237,12 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
         _checkHeader(batchId, header);
         BatchState memory st = _state[batchId];
         if (st.voided) revert SettlementBatchVoided(batchId);
-        Challenge storage c = _challenges[batchId][leaf.index];
         // INVARIANT: only a leaf held back by a since-cleared challenge is paid here, once.
-        if (c.status != ChallengeStatus.Cleared || !_isChunkSettled(batchId, leaf.index / CHUNK_LEAVES)) {
+        if (_leafStatus[batchId][leaf.index] != LeafStatus.Cleared || !_isChunkSettled(batchId, leaf.index / CHUNK_LEAVES)) {
             revert SettlementLeafNotHeld(batchId, leaf.index);
         }
         _verifyLeaf(batchId, header, leaf, proof);
-        c.status = ChallengeStatus.Paid;
+        _setLeafStatus(batchId, leaf.index, LeafStatus.Paid);
 
         Tally memory t;
         t.remaining = header.payout - st.paid;
@@ -306,12 +285,13 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
             Encodings.Leaf calldata leaf = chunk.leaves[i];
             if (i & 255 == 0) bits = _challengedBits[batchId][leaf.index >> 8];
             if ((bits >> (leaf.index & 255)) & 1 == 1) {
-                ChallengeStatus cs = _challenges[batchId][leaf.index].status;
-                if (cs == ChallengeStatus.Open || cs == ChallengeStatus.Disputed) {
+                if (_leafStatus[batchId][leaf.index] == LeafStatus.Held) {
                     // A challenged leaf waits for its verdict; the others settle on time.
                     ++t.held;
                     continue;
                 }
+                // Cleared before its chunk settled: paid now, and never again as a held leaf.
+                _setLeafStatus(batchId, leaf.index, LeafStatus.Paid);
             }
             if (leaf.kind == Encodings.LEAF_AUCTION) {
                 _payAuctionLeaf(header.node, leaf.ref, leaf.output, leaf.model, leaf.tokens, t);
@@ -449,243 +429,83 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
         totalCredits += t.paid;
     }
 
-    // ------------------------------------------------------------------ challenges
+    // ------------------------------------------------------------------ challenge-game hooks
 
     /// @inheritdoc IBatchSettlement
-    function commitChallenge(bytes32 commitment) external whenNotPaused nonReentrant {
-        if (_commits[commitment].challenger != address(0)) revert SettlementCommitmentExists(commitment);
-        uint256 stake = staking.activeStakeOf(msg.sender);
-        uint256 minimum = staking.minValidatorStake();
-        // INVARIANT: only staked validators challenge (a challenge costs the node a response).
-        if (stake < minimum) revert SettlementNotStakedValidator(msg.sender, stake, minimum);
-        uint256 bond = _params.challengeBond;
-        _commits[commitment] = ChallengeCommit({
-            challenger: msg.sender,
-            committedAt: uint64(block.timestamp),
-            bond: uint128(bond)
-        });
-        bondsHeld += bond;
-        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
-        emit ChallengeCommitted(commitment, msg.sender, bond);
-    }
-
-    /// @inheritdoc IBatchSettlement
-    function revealChallenge(
+    function openChallenge(
         uint256 batchId,
         BatchHeader calldata header,
         uint32 leafIndex,
-        uint8 kind,
-        bytes32 salt
-    ) external nonReentrant {
+        uint256 committedAt
+    ) external onlyRole(CHALLENGE_ROLE) {
         _checkHeader(batchId, header);
-        if (kind > Encodings.CHALLENGE_WRONG_OUTPUT) revert SettlementBadChallengeKind(kind);
-        bytes32 commitment = Encodings.challengeCommitment(batchId, leafIndex, kind, msg.sender, salt);
-        ChallengeCommit memory cc = _commits[commitment];
-        if (cc.challenger == address(0)) revert SettlementUnknownCommitment(commitment);
-        uint256 windowEnd = uint256(header.committedAt) + _params.challengeWindow;
-        uint256 revealEnd = windowEnd + _params.revealPeriod;
-        // INVARIANT: challenges are committed inside the window and revealed before settlement opens.
-        if (cc.committedAt > windowEnd || block.timestamp > revealEnd) {
-            revert SettlementWrongPhase(batchId, block.timestamp, header.committedAt, revealEnd);
-        }
-        if (leafIndex >= header.leafCount) revert PositionalMerkle.PositionalMerkleIndexOutOfRange(leafIndex, header.leafCount);
-        if (msg.sender == header.node) revert SettlementSelfChallenge(header.node);
         BatchState memory st = _state[batchId];
         if (st.voided) revert SettlementBatchVoided(batchId);
-        Challenge storage c = _challenges[batchId][leafIndex];
-        if (c.status != ChallengeStatus.None) revert SettlementLeafAlreadyChallenged(batchId, leafIndex);
-        delete _commits[commitment];
-        uint64 deadline = uint64(block.timestamp + _params.responseWindow);
-        c.challenger = msg.sender;
-        c.kind = kind;
-        c.status = ChallengeStatus.Open;
-        c.deadline = deadline;
-        c.bond = cc.bond;
+        uint256 windowEnd = uint256(header.committedAt) + _params.challengeWindow;
+        uint256 revealEnd = windowEnd + _params.revealPeriod;
+        // INVARIANT: a challenge was committed inside the window and is revealed before settlement
+        // opens, so a chunk never settles a leaf that a timely challenge names.
+        if (committedAt > windowEnd || block.timestamp > revealEnd) {
+            revert SettlementChallengeClosed(batchId, block.timestamp, revealEnd);
+        }
+        if (leafIndex >= header.leafCount) {
+            revert PositionalMerkle.PositionalMerkleIndexOutOfRange(leafIndex, header.leafCount);
+        }
+        if (_leafStatus[batchId][leafIndex] != LeafStatus.None) revert SettlementLeafAlreadyChallenged(batchId, leafIndex);
+        _setLeafStatus(batchId, leafIndex, LeafStatus.Held);
         _challengedBits[batchId][leafIndex >> 8] |= uint256(1) << (leafIndex & 255);
         unchecked {
             st.openChallenges += 1;
         }
         _state[batchId] = st;
-        emit ChallengeRevealed(batchId, leafIndex, msg.sender, kind, deadline);
     }
 
     /// @inheritdoc IBatchSettlement
-    function respondToChallenge(
+    function closeChallenge(
         uint256 batchId,
         BatchHeader calldata header,
-        Encodings.Leaf calldata leaf,
-        bytes32[] calldata proof,
-        LeafData calldata data
-    ) external nonReentrant {
-        _checkHeader(batchId, header);
-        Challenge storage c = _challenges[batchId][leaf.index];
-        if (c.status != ChallengeStatus.Open) revert SettlementNoOpenChallenge(batchId, leaf.index, c.status);
-        if (block.timestamp > c.deadline) revert SettlementResponseLate(c.deadline, block.timestamp);
-        bytes32 leafHash = _verifyLeaf(batchId, header, leaf, proof);
-        _checkData(batchId, leaf, data);
-        emit ChallengeAnswered(batchId, leaf.index, leafHash);
-        if (c.kind == Encodings.CHALLENGE_DATA) {
-            _clear(batchId, header, leaf.index, c);
-            return;
-        }
-        IDisputeResolver r = resolver;
-        if (address(r) == address(0)) revert SettlementNoResolver();
-        c.status = ChallengeStatus.Disputed;
-        if (_disputeHeaders[batchId].node == address(0)) _disputeHeaders[batchId] = header;
-        uint256 disputeId = r.openDispute(
-            batchId,
-            leaf.index,
-            header.node,
-            c.challenger,
-            leaf.model,
-            leafHash,
-            leaf.profile
-        );
-        emit DisputeOpened(batchId, leaf.index, address(r), disputeId);
-    }
-
-    /// @inheritdoc IBatchSettlement
-    function slashSilent(uint256 batchId, BatchHeader calldata header, uint32 leafIndex) external nonReentrant {
-        _checkHeader(batchId, header);
-        Challenge storage c = _challenges[batchId][leafIndex];
-        if (c.status != ChallengeStatus.Open) revert SettlementNoOpenChallenge(batchId, leafIndex, c.status);
-        if (block.timestamp <= c.deadline) revert SettlementResponseNotLate(c.deadline, block.timestamp);
-        _uphold(batchId, header, leafIndex, c, VOID_SILENT);
-    }
-
-    /// @inheritdoc IBatchSettlement
-    function resolveDispute(uint256 batchId, uint32 leafIndex, bool guilty) external onlyRole(RESOLVER_ROLE) nonReentrant {
-        Challenge storage c = _challenges[batchId][leafIndex];
-        if (c.status != ChallengeStatus.Disputed) revert SettlementNoOpenChallenge(batchId, leafIndex, c.status);
-        emit DisputeResolved(batchId, leafIndex, guilty);
-        // The header is not needed: the stored hash is reopened by the node when it settles.
-        BatchHeader memory h = _headerForResolution(batchId);
-        if (guilty) {
-            _upholdMemory(batchId, h, leafIndex, c, VOID_GUILTY);
-        } else {
-            _clearMemory(batchId, h, leafIndex, c);
-        }
-    }
-
-    /// @inheritdoc IBatchSettlement
-    function proveEquivocation(
-        uint256 batchId,
-        BatchHeader calldata header,
-        Encodings.Leaf calldata leaf,
-        bytes32[] calldata proof,
-        Encodings.Receipt calldata receipt,
-        bytes calldata signature
-    ) external nonReentrant {
-        _checkHeader(batchId, header);
-        _verifyLeaf(batchId, header, leaf, proof);
-        // INVARIANT: equivocation = the node signed a receipt for this ticket that the leaf contradicts.
-        if (
-            leaf.kind != Encodings.LEAF_TICKET ||
-            receipt.ticket != leaf.ref ||
-            (receipt.output == leaf.output && receipt.tokens == leaf.tokens)
-        ) revert SettlementNotEquivocation(batchId, leaf.index);
-        address signer = ECDSA.recover(receiptDigest(receipt), signature);
-        if (signer != header.node && signer != nodeRegistry.getNode(header.node).signer) {
-            revert SettlementBadReceiptSigner(signer);
-        }
-        _void(batchId, header.node, header.payout, header.lock, msg.sender, VOID_EQUIVOCATION);
-    }
-
-    /// @inheritdoc IBatchSettlement
-    function proveTicketMismatch(
-        uint256 batchId,
-        BatchHeader calldata header,
-        Encodings.Leaf calldata leaf,
-        bytes32[] calldata proof,
-        Encodings.Ticket calldata ticket,
-        bytes calldata signature
-    ) external nonReentrant {
-        _checkHeader(batchId, header);
-        _verifyLeaf(batchId, header, leaf, proof);
-        if (leaf.kind != Encodings.LEAF_TICKET) revert SettlementNotEquivocation(batchId, leaf.index);
-        bytes32 id = escrow.ticketId(ticket);
-        if (id != leaf.ref) revert SettlementTicketMismatch(leaf.index);
-        if (!SignatureChecker.isValidSignatureNow(ticket.requester, id, signature)) {
-            revert SettlementBadTicketSigner(address(0), ticket.requester);
-        }
-        // INVARIANT: a ticket leaf must restate its ticket and claim at most what the ticket allows.
-        bool faithful = ticket.node == header.node &&
-            ticket.requester == leaf.requester &&
-            ticket.model == leaf.model &&
-            ticket.adapter == leaf.adapter &&
-            ticket.input == leaf.input &&
-            ticket.profile == leaf.profile &&
-            ticket.expiry == leaf.expiry &&
-            leaf.tokens <= ticket.maxTokens &&
-            leaf.amount <= uint256(leaf.tokens) * ticket.pricePerToken;
-        if (faithful) revert SettlementNotEquivocation(batchId, leaf.index);
-        _void(batchId, header.node, header.payout, header.lock, msg.sender, VOID_TICKET_MISMATCH);
-    }
-
-    /// @dev The posted data must be exactly what the leaf committed to.
-    function _checkData(
-        uint256 batchId,
-        Encodings.Leaf calldata leaf,
-        LeafData calldata data
-    ) internal pure {
-        // INVARIANT: the posted data is exactly what the leaf committed to.
-        bytes32 inputHash = Encodings.hashInput(data.prompt, data.maxTokens, data.stop, data.seed);
-        if (inputHash != leaf.input) revert SettlementDataMismatch(batchId, leaf.index, leaf.input, inputHash);
-        bytes32 outputHash = Encodings.hashOutput(leaf.profile, data.tokens);
-        if (outputHash != leaf.output) revert SettlementDataMismatch(batchId, leaf.index, leaf.output, outputHash);
-        if (data.tokens.length != leaf.tokens) {
-            revert SettlementDataMismatch(batchId, leaf.index, bytes32(uint256(leaf.tokens)), bytes32(data.tokens.length));
-        }
-    }
-
-    function _clear(uint256 batchId, BatchHeader calldata header, uint32 leafIndex, Challenge storage c) internal {
-        _clearMemory(batchId, _toMemory(header), leafIndex, c);
-    }
-
-    /// @dev The node answered or won: the challenger's bond compensates the node.
-    function _clearMemory(uint256 batchId, BatchHeader memory h, uint32 leafIndex, Challenge storage c) internal {
-        c.status = ChallengeStatus.Cleared;
-        uint256 bond = c.bond;
-        bondsHeld -= bond;
-        creditOf[h.node] += bond;
-        totalCredits += bond;
-        BatchState memory st = _state[batchId];
-        unchecked {
-            st.openChallenges -= 1;
-        }
-        _state[batchId] = st;
-        if (!st.voided && !st.released && st.openChallenges == 0 && st.settledChunks == _chunkCount(h.leafCount)) {
-            st.released = true;
-            _state[batchId] = st;
-            uint256 unlocked = staking.unlock(h.node, h.lock);
-            emit BatchReleased(batchId, h.node, unlocked);
-        }
-    }
-
-    function _uphold(uint256 batchId, BatchHeader calldata header, uint32 leafIndex, Challenge storage c, uint8 reason) internal {
-        _upholdMemory(batchId, _toMemory(header), leafIndex, c, reason);
-    }
-
-    /// @dev The node was silent or guilty: bond back to the challenger, slash, void.
-    function _upholdMemory(
-        uint256 batchId,
-        BatchHeader memory h,
         uint32 leafIndex,
-        Challenge storage c,
+        bool cleared,
+        address beneficiary,
         uint8 reason
-    ) internal {
-        c.status = ChallengeStatus.Upheld;
-        uint256 bond = c.bond;
-        address challenger = c.challenger;
-        bondsHeld -= bond;
-        creditOf[challenger] += bond;
-        totalCredits += bond;
+    ) external onlyRole(CHALLENGE_ROLE) nonReentrant returns (uint256 slashed) {
+        _checkHeader(batchId, header);
+        LeafStatus ls = _leafStatus[batchId][leafIndex];
+        if (ls != LeafStatus.Held) revert SettlementLeafNotChallenged(batchId, leafIndex, ls);
         BatchState memory st = _state[batchId];
         unchecked {
             st.openChallenges -= 1;
         }
         _state[batchId] = st;
-        _void(batchId, h.node, h.payout, h.lock, challenger, reason);
+        if (cleared) {
+            _setLeafStatus(batchId, leafIndex, LeafStatus.Cleared);
+            _maybeRelease(batchId, header, st, _chunkCount(header.leafCount));
+            return 0;
+        }
+        _setLeafStatus(batchId, leafIndex, LeafStatus.Upheld);
+        if (st.voided) return 0; // already voided (and slashed) by an earlier proof
+        slashed = _void(batchId, header.node, header.payout, header.lock, beneficiary, reason);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function voidBatch(
+        uint256 batchId,
+        BatchHeader calldata header,
+        address beneficiary,
+        uint8 reason
+    ) external onlyRole(CHALLENGE_ROLE) nonReentrant returns (uint256 slashed) {
+        _checkHeader(batchId, header);
+        slashed = _void(batchId, header.node, header.payout, header.lock, beneficiary, reason);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function checkHeader(uint256 batchId, BatchHeader calldata header) external view {
+        _checkHeader(batchId, header);
+    }
+
+    function _setLeafStatus(uint256 batchId, uint32 leafIndex, LeafStatus status) internal {
+        _leafStatus[batchId][leafIndex] = status;
+        emit LeafStatusChanged(batchId, leafIndex, status);
     }
 
     /// @dev Slashes the node at least the batch payout (locked stake first), voids the batch's
@@ -698,14 +518,14 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
         uint256 lock,
         address beneficiary,
         uint8 reason
-    ) internal {
+    ) internal returns (uint256 slashed) {
         BatchState memory st = _state[batchId];
         if (st.voided) revert SettlementBatchVoided(batchId);
         st.voided = true;
         bool wasReleased = st.released;
         st.released = true;
         _state[batchId] = st;
-        uint256 slashed = _slashNode(node, payout, lock, beneficiary, wasReleased);
+        slashed = _slashNode(node, payout, lock, beneficiary, wasReleased);
         emit BatchVoided(batchId, node, reason, beneficiary, slashed);
     }
 
@@ -741,7 +561,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
         creditOf[msg.sender] = 0;
         totalCredits -= amount;
         uint256 have = token.balanceOf(address(this));
-        if (have < amount + bondsHeld) {
+        if (have < amount) {
             // Pull what the escrow holds for us; the market pays into this contract directly.
             if (escrow.creditOf(address(this)) != 0) escrow.withdrawCredits();
         }
@@ -757,13 +577,8 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
     }
 
     /// @inheritdoc IBatchSettlement
-    function challengeOf(uint256 batchId, uint32 leafIndex) external view returns (Challenge memory) {
-        return _challenges[batchId][leafIndex];
-    }
-
-    /// @inheritdoc IBatchSettlement
-    function commitOf(bytes32 commitment) external view returns (ChallengeCommit memory) {
-        return _commits[commitment];
+    function leafStatusOf(uint256 batchId, uint32 leafIndex) external view returns (LeafStatus) {
+        return _leafStatus[batchId][leafIndex];
     }
 
     /// @inheritdoc IBatchSettlement
@@ -779,11 +594,6 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
     /// @inheritdoc IBatchSettlement
     function settleOpensAt(BatchHeader calldata header) public view returns (uint256) {
         return uint256(header.committedAt) + _params.challengeWindow + _params.revealPeriod;
-    }
-
-    /// @inheritdoc IBatchSettlement
-    function receiptDigest(Encodings.Receipt calldata receipt) public view returns (bytes32) {
-        return _hashTypedDataV4(Encodings.hashReceipt(receipt));
     }
 
     // ------------------------------------------------------------------ internals
@@ -846,16 +656,5 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, EIP712, Reentrancy
         if (!PositionalMerkle.verify(header.root, leafHash, leaf.index, header.leafCount, proof)) {
             revert SettlementLeafProofInvalid(batchId, leaf.index);
         }
-    }
-
-    function _toMemory(BatchHeader calldata h) internal pure returns (BatchHeader memory) {
-        return h;
-    }
-
-    /// @dev Resolution needs the header's node, payout, lock and leaf count; the resolver does not
-    /// carry the header, so it is kept per disputed batch when a dispute opens.
-    function _headerForResolution(uint256 batchId) internal view returns (BatchHeader memory h) {
-        h = _disputeHeaders[batchId];
-        if (h.node == address(0)) revert SettlementUnknownBatch(batchId);
     }
 }

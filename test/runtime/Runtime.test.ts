@@ -36,6 +36,13 @@ afterAll(async () => {
 
 const input = (maxTokens = 48) => ({ prompt: PROMPT, maxTokens, stop: [] as string[], seed: 0n });
 
+describe("backend", () => {
+  it("names the llama build and the CPU backend variant it loaded", () => {
+    expect(rt.backend.llamaBuild).toMatch(/^node-llama-cpp@3\.22\.1\+llama\.cpp@[0-9a-f]{12}\+bins@/);
+    expect(rt.backend.cpuVariant).toMatch(/^[a-z0-9_]+$/);
+  });
+});
+
 describe("model store", () => {
   it("reads metadata and caches the sha256 by path, size and mtime", async () => {
     expect(q8.info).toMatchObject({ architecture: "llama", quantization: "MOSTLY_Q8_0", contextLength: 1024, vocabSize: 260 });

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,5 +90,24 @@ describe("makeModel", () => {
     const lb = info.tensorInfo!.find((t) => t.name === "blk.0.attn_q.weight.lora_b")!;
     expect(la.dimensions.map(Number)).toEqual([128, 4]);
     expect(lb.dimensions.map(Number)).toEqual([4, 128]);
+  });
+});
+
+describe("scripts/model-make.ts", () => {
+  const cli = join(import.meta.dirname, "..", "..", "scripts", "model-make.ts");
+  it("writes the same file for the same flags and prints its sha256", () => {
+    const run = (out: string) => JSON.parse(execFileSync(process.execPath, [cli, "--preset", "tiny", "--quant", "q4_0", "--seed", "3", "--out", out], { encoding: "utf8" })) as { sha256: string; parameters: number };
+    const a = run(join(dir, "cli-a.gguf"));
+    const b = run(join(dir, "cli-b.gguf"));
+    expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.sha256).toBe(a.sha256);
+  });
+  it("documents itself and rejects bad flags with exit code 2", () => {
+    expect(execFileSync(process.execPath, [cli, "--help"], { encoding: "utf8" })).toContain("--preset");
+    for (const args of [["--preset", "huge"], ["--quant", "q3_k"], ["--seed", "-1"], ["--bogus"]]) {
+      const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toContain("model-make:");
+    }
   });
 });

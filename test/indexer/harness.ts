@@ -1,0 +1,66 @@
+/**
+ * Shared set-up of the indexer tests: a `hardhat node`, the protocol deployed with Hardhat's viem
+ * helpers, the deployments file in a temp dir, and HTTP helpers for the running Ponder.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { network } from "hardhat";
+import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
+import { startLocalChain, type LocalChain } from "../../scripts/lib/localChain.ts";
+import { writeDeployment, type Deployment } from "../../agents/lib/deployments.ts";
+import { deployForIndexer } from "./scenario.ts";
+
+export type ChainFixture = {
+  chain: LocalChain;
+  viem: HardhatViemHelpers;
+  deployment: Deployment;
+  deploymentPath: string;
+  dir: string;
+  cleanup: () => Promise<void>;
+};
+
+export async function chainFixture(): Promise<ChainFixture> {
+  const chain = await startLocalChain();
+  const conn = await network.create({ network: "localhost", override: { url: chain.url } });
+  const { deployment } = await deployForIndexer(conn.viem);
+  const dir = mkdtempSync(join(tmpdir(), "llmarket-indexer-"));
+  const deploymentPath = writeDeployment(deployment, dir);
+  return {
+    chain,
+    viem: conn.viem,
+    deployment,
+    deploymentPath,
+    dir,
+    cleanup: async () => {
+      await conn.close();
+      await chain.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type JsonResponse = { status: number; contentType: string; body: any };
+
+export async function getJson(base: string, path: string): Promise<JsonResponse> {
+  const res = await fetch(`${base}${path}`);
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, contentType: res.headers.get("content-type") ?? "", body };
+}
+
+export async function graphql(base: string, query: string): Promise<any> {
+  const res = await fetch(`${base}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query }),
+  });
+  const body = (await res.json()) as { data?: unknown; errors?: unknown };
+  if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
