@@ -153,14 +153,24 @@ for (const topK of [1, 2, 3, 4, 6, 8]) {
     }
   }
 }
-// Choose: no false alarm in any flash-attention-off setting and >= 99% detection of 5% substitution;
-// then the most detection of the other corruptions (to 2 decimals); then the loosest rule (largest
-// topK, then largest maxMissBps, then lowest minMeanLogProb) for margin on unseen honest leaves.
-const faOff = (g: (typeof grid)[number]) => Math.max(...SETTINGS.filter((s) => !s.flashAttention).map((s) => g.falseAlarms[s.name]!));
-const others = (g: (typeof grid)[number]) => Math.round(Object.values(g.detection).reduce((a, b) => a + b, 0) * 100);
+// Choose: no false alarm in any setting (flash attention on stands in for a validator whose numerics
+// differ from the node's), >= 99% detection of 5% substitution, and headroom over the worst honest
+// leaf seen (one more miss than the worst honest leaf of TOKENS tokens, half a nat of mean log-prob);
+// then the most detection of the other corruptions.
+const honestRows = rows.filter((r) => r.kind === "honest" && r.tokens >= 16);
+const worstMissBps = (k: number) => Math.max(...honestRows.map((r) => (r.ranks.filter((x) => x >= k).length * 10_000) / r.tokens));
+const worstMeanLogProb = Math.min(...honestRows.map((r) => r.meanLogProb));
+const oneMissBps = 10_000 / TOKENS;
+const others = (g: (typeof grid)[number]) => Object.values(g.detection).reduce((a, b) => a + b, 0);
 const candidates = grid
-  .filter((g) => faOff(g) === 0 && (g.detection.substituted_5pct ?? 0) >= 0.99)
-  .sort((a, b) => others(b) - others(a) || b.topK - a.topK || b.maxMissBps - a.maxMissBps || a.minMeanLogProb - b.minMeanLogProb);
+  .filter(
+    (g) =>
+      Object.values(g.falseAlarms).every((x) => x === 0) &&
+      (g.detection.substituted_5pct ?? 0) >= 0.99 &&
+      g.maxMissBps >= worstMissBps(g.topK) + oneMissBps &&
+      g.minMeanLogProb <= worstMeanLogProb - 0.5,
+  )
+  .sort((a, b) => others(b) - others(a) || b.topK - a.topK || b.maxMissBps - a.maxMissBps);
 const chosen = candidates[0] ?? null;
 
 const honest = rows.filter((r) => r.kind === "honest");
@@ -193,6 +203,26 @@ const out = {
     note: "Goal of issue 6: >= 3000 honest leaves per setting; this run is smaller (see leavesPerSetting).",
   },
   distributions: Object.fromEntries(kinds.map((k) => [k, dist(k)])),
+  honestWorst: {
+    meanLogProb: worstMeanLogProb,
+    missBpsByTopK: Object.fromEntries([1, 2, 3, 4, 6, 8].map((k) => [k, worstMissBps(k)])),
+  },
+  // Per kind and K: how many leaves had 0, 1, 2, ... committed tokens outside the top K.
+  missHistograms: Object.fromEntries(
+    kinds.map((kind) => [
+      kind,
+      Object.fromEntries(
+        [1, 2, 3, 4, 8].map((k) => {
+          const h: Record<number, number> = {};
+          for (const r of rows.filter((x) => x.kind === kind)) {
+            const m = r.ranks.filter((x) => x >= k).length;
+            h[m] = (h[m] ?? 0) + 1;
+          }
+          return [k, h];
+        }),
+      ),
+    ]),
+  ),
   honestBySetting: Object.fromEntries(SETTINGS.map((s) => [s.name, dist("honest", s.name)])),
   chosen,
   grid,
