@@ -165,7 +165,8 @@ export class Runtime {
       if (evalOptions.repeatPenalty !== undefined) {
         const lastN = p.sampler.repeatLastN;
         const history: Token[] = [...prompt];
-        evalOptions.repeatPenalty.punishTokens = () => history.slice(-lastN).concat(tokens as Token[]).slice(-lastN);
+        // repeatLastN 0 punishes nothing (llama.cpp's "disabled"), as the sampler hash says.
+        evalOptions.repeatPenalty.punishTokens = () => (lastN === 0 ? [] : history.concat(tokens as Token[]).slice(-lastN));
       }
       for await (const token of seq.evaluate(prompt, evalOptions)) {
         if (tokens.length === 0) tFirst = performance.now();

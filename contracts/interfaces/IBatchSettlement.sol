@@ -175,14 +175,17 @@ interface IBatchSettlement {
     ) external;
 
     /// @notice Challenge-game hook: the node answered or won (`cleared`), else the node lost.
-    /// A lost challenge voids the batch and slashes the node in favour of `beneficiary`.
-    /// Only CHALLENGE_ROLE. Returns the amount slashed.
+    /// A lost challenge voids the batch and slashes the node: `challengerShareBps` of the slash to
+    /// `beneficiary`, `committeeBps` to `committee` (the dispute resolver, zero if none), the rest
+    /// burned. Only CHALLENGE_ROLE. Returns the amount slashed.
     function closeChallenge(
         uint256 batchId,
         BatchHeader calldata header,
         uint32 leafIndex,
         bool cleared,
         address beneficiary,
+        address committee,
+        uint256 committeeBps,
         uint8 reason
     ) external returns (uint256 slashed);
 

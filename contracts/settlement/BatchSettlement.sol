@@ -467,6 +467,8 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         uint32 leafIndex,
         bool cleared,
         address beneficiary,
+        address committee,
+        uint256 committeeBps,
         uint8 reason
     ) external onlyRole(CHALLENGE_ROLE) nonReentrant returns (uint256 slashed) {
         _checkHeader(batchId, header);
@@ -484,7 +486,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         }
         _setLeafStatus(batchId, leafIndex, LeafStatus.Upheld);
         if (st.voided) return 0; // already voided (and slashed) by an earlier proof
-        slashed = _void(batchId, header.node, header.payout, header.lock, beneficiary, reason);
+        slashed = _void(batchId, header, beneficiary, committee, committeeBps, reason);
     }
 
     /// @inheritdoc IBatchSettlement
@@ -495,7 +497,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         uint8 reason
     ) external onlyRole(CHALLENGE_ROLE) nonReentrant returns (uint256 slashed) {
         _checkHeader(batchId, header);
-        slashed = _void(batchId, header.node, header.payout, header.lock, beneficiary, reason);
+        slashed = _void(batchId, header, beneficiary, address(0), 0, reason);
     }
 
     /// @inheritdoc IBatchSettlement
@@ -513,10 +515,10 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
     /// batch's lock. A batch is voided at most once; later proofs against it change nothing.
     function _void(
         uint256 batchId,
-        address node,
-        uint256 payout,
-        uint256 lock,
+        BatchHeader calldata header,
         address beneficiary,
+        address committee,
+        uint256 committeeBps,
         uint8 reason
     ) internal returns (uint256 slashed) {
         BatchState memory st = _state[batchId];
@@ -525,30 +527,35 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         bool wasReleased = st.released;
         st.released = true;
         _state[batchId] = st;
-        slashed = _slashNode(node, payout, lock, beneficiary, wasReleased);
-        emit BatchVoided(batchId, node, reason, beneficiary, slashed);
+        uint256 n = committee == address(0) ? 1 : 2;
+        address[] memory who = new address[](n);
+        uint256[] memory bps = new uint256[](n);
+        who[0] = beneficiary;
+        bps[0] = _params.challengerShareBps;
+        if (n == 2) {
+            who[1] = committee;
+            bps[1] = committeeBps;
+        }
+        slashed = _slashNode(header, who, bps, wasReleased);
+        emit BatchVoided(batchId, header.node, reason, beneficiary, slashed);
     }
 
-    /// @dev Slashes max(payout × slashFactor, minSlash) (locked stake first; the beneficiary gets
-    /// challengerShareBps, the rest is burned) and unlocks what is left of this batch's lock.
+    /// @dev Slashes max(payout × slashFactor, minSlash) with the given split and unlocks what is
+    /// left of this batch's lock.
     function _slashNode(
-        address node,
-        uint256 payout,
-        uint256 lock,
-        address beneficiary,
+        BatchHeader calldata header,
+        address[] memory who,
+        uint256[] memory bps,
         bool wasReleased
     ) internal returns (uint256 slashed) {
-        uint256 amount = (payout * _params.slashFactorBps) / BPS;
+        address node = header.node;
+        uint256 amount = (uint256(header.payout) * _params.slashFactorBps) / BPS;
         if (amount < _params.minSlash) amount = _params.minSlash;
         uint256 lockedBefore = staking.lockedOf(node);
-        address[] memory who = new address[](1);
-        who[0] = beneficiary;
-        uint256[] memory bps = new uint256[](1);
-        bps[0] = _params.challengerShareBps;
         // INVARIANT: the node loses at least the payout it claimed (capped by all its stake).
         slashed = staking.slash(node, amount, who, bps);
         uint256 fromLocked = lockedBefore - staking.lockedOf(node);
-        if (!wasReleased && fromLocked < lock) staking.unlock(node, lock - fromLocked);
+        if (!wasReleased && fromLocked < header.lock) staking.unlock(node, header.lock - fromLocked);
         if (slashed != 0) nodeRegistry.recordOutcome(node, 0, slashed);
     }
 

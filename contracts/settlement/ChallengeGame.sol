@@ -36,6 +36,7 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
     uint256 public constant MIN_WINDOW_SECONDS = 5;
     uint256 public constant MAX_WINDOW_SECONDS = 30 days;
     uint256 public constant MAX_BOND = 1e30;
+    uint256 public constant MAX_COMMITTEE_SHARE_BPS = 5_000;
 
     IERC20 public immutable token;
     IBatchSettlement public immutable settlement;
@@ -47,6 +48,8 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
     uint256 public challengeBond;
     uint256 public responseWindow;
     uint256 public reclaimDelay;
+    /// @notice Share (bps) of the losing side's bond or slash that pays the dispute's committee.
+    uint256 public committeeShareBps;
     uint256 public bondsHeld;
     uint256 public totalCredits;
 
@@ -64,7 +67,8 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         ISettlementEscrow escrow_,
         uint256 challengeBond_,
         uint256 responseWindow_,
-        uint256 reclaimDelay_
+        uint256 reclaimDelay_,
+        uint256 committeeShareBps_
     ) ProtocolAccess(admin) EIP712("LLMarket", "1") {
         token = token_;
         settlement = settlement_;
@@ -74,6 +78,7 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         _setParam("challengeBond", challengeBond_);
         _setParam("responseWindow", responseWindow_);
         _setParam("reclaimDelay", reclaimDelay_);
+        _setParam("committeeShareBps", committeeShareBps_);
     }
 
     /// @notice Sets the wrong-output dispute resolver (the committee contract). Only the admin.
@@ -92,6 +97,8 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
             challengeBond = _checkParameter(name, challengeBond, value, 0, MAX_BOND);
         } else if (name == "responseWindow") {
             responseWindow = _checkParameter(name, responseWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
+        } else if (name == "committeeShareBps") {
+            committeeShareBps = _checkParameter(name, committeeShareBps, value, 0, MAX_COMMITTEE_SHARE_BPS);
         } else if (name == "reclaimDelay") {
             reclaimDelay = _checkParameter(name, reclaimDelay, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
         } else {
@@ -177,7 +184,7 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         _checkData(batchId, leaf, data);
         emit ChallengeAnswered(batchId, leaf.index, leafHash);
         if (c.kind == Encodings.CHALLENGE_DATA) {
-            _close(batchId, header, leaf.index, c, true, VOID_SILENT);
+            _close(batchId, header, leaf.index, c, true, false, VOID_SILENT);
             return;
         }
         IDisputeResolver r = resolver;
@@ -206,33 +213,60 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         if (c.status != ChallengeStatus.Open) revert ChallengeWrongStatus(batchId, leafIndex, c.status);
         // INVARIANT: silence is punished only after the whole response window has passed.
         if (block.timestamp <= c.deadline) revert ChallengeResponseNotLate(c.deadline, block.timestamp);
-        _close(batchId, header, leafIndex, c, false, VOID_SILENT);
+        _close(batchId, header, leafIndex, c, false, false, VOID_SILENT);
     }
 
     /// @inheritdoc IChallengeGame
     function resolveDispute(uint256 batchId, uint32 leafIndex, bool guilty) external onlyRole(RESOLVER_ROLE) nonReentrant {
         Challenge storage c = _challenges[batchId][leafIndex];
         if (c.status != ChallengeStatus.Disputed) revert ChallengeWrongStatus(batchId, leafIndex, c.status);
-        _close(batchId, _disputeHeaders[batchId], leafIndex, c, !guilty, VOID_GUILTY);
+        _close(batchId, _disputeHeaders[batchId], leafIndex, c, !guilty, true, VOID_GUILTY);
     }
 
     /// @dev Ends a challenge. Cleared: the bond compensates the node. Upheld: the bond returns to
     /// the challenger and the settlement slashes the node (challenger share) and voids the batch.
+    /// After a dispute, `committeeShareBps` of the losing side's bond (not guilty) or of the slash
+    /// (guilty) pays the resolver, which pays its majority voters; the deciding committee never
+    /// gains from one verdict over the other by more than that fixed share of either side.
     function _close(
         uint256 batchId,
         IBatchSettlement.BatchHeader memory header,
         uint32 leafIndex,
         Challenge storage c,
         bool cleared,
+        bool disputed,
         uint8 reason
     ) internal {
-        address challenger = c.challenger;
-        uint256 bond = c.bond;
         c.status = cleared ? ChallengeStatus.Cleared : ChallengeStatus.Upheld;
-        address bondTo = cleared ? header.node : challenger;
-        _creditBond(bondTo, bond);
-        uint256 slashed = settlement.closeChallenge(batchId, header, leafIndex, cleared, challenger, reason);
-        emit ChallengeClosed(batchId, leafIndex, c.status, bondTo, bond, slashed);
+        uint256 share = disputed ? committeeShareBps : 0;
+        address bondTo = _payBond(c, header.node, cleared, disputed, share);
+        uint256 slashed = settlement.closeChallenge(
+            batchId,
+            header,
+            leafIndex,
+            cleared,
+            c.challenger,
+            disputed ? address(resolver) : address(0),
+            share,
+            reason
+        );
+        emit ChallengeClosed(batchId, leafIndex, c.status, bondTo, c.bond, slashed);
+    }
+
+    /// @dev The bond goes to the node when cleared (less the committee's share after a dispute),
+    /// else back to the challenger.
+    function _payBond(
+        Challenge storage c,
+        address node,
+        bool cleared,
+        bool disputed,
+        uint256 share
+    ) internal returns (address bondTo) {
+        uint256 bond = c.bond;
+        bondTo = cleared ? node : c.challenger;
+        uint256 toCommittee = cleared && disputed ? (bond * share) / 10_000 : 0;
+        _creditBond(bondTo, bond - toCommittee);
+        if (toCommittee != 0) _creditBond(address(resolver), toCommittee);
     }
 
     /// @inheritdoc IChallengeGame

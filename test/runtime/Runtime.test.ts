@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { profileHash, SAMPLER_TEMPERATURE, ZERO32, type Profile } from "../../agents/lib/encodings.ts";
 import { makeLoraAdapter, makeModel } from "../../agents/runtime/modelMaker.ts";
-import type { ModelRecord } from "../../agents/runtime/ModelStore.ts";
+import { ModelStore, type ModelRecord } from "../../agents/runtime/ModelStore.ts";
 import { Runtime } from "../../agents/runtime/Runtime.ts";
 import {
   InvalidRequestError,
@@ -79,6 +79,14 @@ describe("model store", () => {
     expect(r.tokens).toHaveLength(4);
   });
 
+  it("turns a probe process that dies (killed here by the probe timeout) into ModelLoadError", async () => {
+    const store = new ModelStore({ backend: rt.backend, probeTimeoutMs: 1 });
+    const err = (await store.register(q8Path).catch((e: unknown) => e)) as ModelLoadError;
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err.details.signal).toBe("SIGKILL");
+    expect(err.message).toContain("killed");
+  });
+
   it("rejects an unknown model id", async () => {
     expect(() => rt.profile({ model: `0x${"ab".repeat(32)}`, threads: 1 })).toThrow(UnknownModelError);
   });
@@ -122,6 +130,16 @@ describe("determinism (flash attention off)", () => {
     expect(b.tokens).toEqual(a.tokens);
     expect(c.tokens).not.toEqual(a.tokens);
     expect(c.inputHash).not.toBe(a.inputHash);
+  });
+
+  it("applies a repeat penalty only when the profile asks for one", async () => {
+    const plain = await rt.generate(rt.profile({ model: q8.id, threads: 1, contextSize: 256 }), input(48));
+    const penalized = rt.profile({ model: q8.id, threads: 1, contextSize: 256, sampler: { repeatPenaltyMilli: 1300, repeatLastN: 64 } });
+    const a = await rt.generate(penalized, input(48));
+    const b = await rt.generate(penalized, input(48));
+    expect(a.tokens).not.toEqual(plain.tokens);
+    expect(b.tokens).toEqual(a.tokens);
+    expect(a.profileHash).not.toBe(plain.profileHash);
   });
 
   it("returns hashes over the profile, input and token ids", async () => {

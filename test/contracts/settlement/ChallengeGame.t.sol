@@ -261,7 +261,9 @@ contract ChallengeGameTest is SettlementFixture {
         assertEq(resolver.count(), 1, "dispute opened");
         uint256 before = staking.activeStakeOf(node);
         resolver.decide(0, true);
-        assertGe(before - staking.activeStakeOf(node), h.payout, "slashed at least the payout");
+        uint256 lost = before - staking.activeStakeOf(node);
+        assertGe(lost, h.payout, "slashed at least the payout");
+        assertEq(staking.creditOf(address(resolver)), (lost * COMMITTEE_BPS) / 10_000, "committee share of the slash");
         assertTrue(settlement.stateOf(batchId).voided, "voided");
         assertEq(game.creditOf(validator), BOND, "bond back to the challenger");
     }
@@ -274,7 +276,8 @@ contract ChallengeGameTest is SettlementFixture {
         uint256 before = staking.activeStakeOf(node);
         resolver.decide(0, false);
         assertEq(staking.activeStakeOf(node), before, "no slash");
-        assertEq(game.creditOf(node), BOND, "challenger's bond to the node");
+        assertEq(game.creditOf(node), BOND - (BOND * COMMITTEE_BPS) / 10_000, "challenger's bond to the node");
+        assertEq(game.creditOf(address(resolver)), (BOND * COMMITTEE_BPS) / 10_000, "committee share of the bond");
         assertEq(uint256(settlement.leafStatusOf(batchId, 3)), uint256(IBatchSettlement.LeafStatus.Cleared), "payable");
         vm.expectRevert();
         resolver.decide(0, true); // decided once only
@@ -383,7 +386,7 @@ contract ChallengeGameTest is SettlementFixture {
         vm.expectRevert();
         settlement.openChallenge(batchId, h, 0, block.timestamp);
         vm.expectRevert();
-        settlement.closeChallenge(batchId, h, 0, true, validator, 0);
+        settlement.closeChallenge(batchId, h, 0, true, validator, address(0), 0, 0);
         vm.expectRevert();
         settlement.voidBatch(batchId, h, validator, 0);
     }

@@ -29,6 +29,7 @@ abstract contract SettlementFixture is CoreFixture {
     uint256 internal constant PRICE = 1e15;
     uint256 internal constant FEE_BPS = 200;
     uint256 internal constant SHARE_BPS = 1_000;
+    uint256 internal constant COMMITTEE_BPS = 2_000;
     bytes32 internal constant PROFILE = keccak256("profile");
 
     PairEscrow internal escrow;
@@ -94,7 +95,8 @@ abstract contract SettlementFixture is CoreFixture {
             ISettlementEscrow(address(escrow)),
             BOND,
             RESPONSE_WINDOW,
-            1 days
+            1 days,
+            COMMITTEE_BPS
         );
         resolver = new TestDisputeResolver(game);
         game.setResolver(resolver);
