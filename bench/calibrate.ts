@@ -53,7 +53,13 @@ const profileFor = (model: typeof mBase, threads: number, batchSize: number, fla
     batchSize,
     contextSize: CONTEXT,
     flashAttention,
-    verification: { mode: VERIFY_RESCORE, topK: MAX_K, maxMissBps: 10_000, minMeanLogProbMicro: -2_000_000_000, exactBelowTokens: 0 },
+    verification: {
+      mode: VERIFY_RESCORE,
+      topK: MAX_K,
+      maxMissBps: 10_000,
+      minMeanLogProbMicro: -2_000_000_000,
+      exactBelowTokens: 0,
+    },
   });
 // The validator re-scores every leaf with one fixed setting.
 const validator = profileFor(mBase, 1, 512, false);
@@ -65,7 +71,10 @@ const SETTINGS = [
   { name: "t1_b512_fa1", threads: 1, batchSize: 512, flashAttention: true },
 ];
 
-const WORDS = "the a market node token price stake model verify batch leaf chain proof honest random river light stone north garden quiet number seven blue paper window run fast slow under over between story".split(" ");
+const WORDS =
+  "the a market node token price stake model verify batch leaf chain proof honest random river light stone north garden quiet number seven blue paper window run fast slow under over between story".split(
+    " ",
+  );
 const rng = new SeededRandom(2026n, "calibration-prompts");
 function prompt(i: number): string {
   const n = 4 + (rng.nextUint32() % 40);
@@ -73,7 +82,14 @@ function prompt(i: number): string {
   return `${i}. ${words.join(" ")}`;
 }
 
-type Row = { kind: string; setting: string; tokens: number; ranks: number[]; meanLogProb: number; eosRank: number | null };
+type Row = {
+  kind: string;
+  setting: string;
+  tokens: number;
+  ranks: number[];
+  meanLogProb: number;
+  eosRank: number | null;
+};
 const rows: Row[] = [];
 const summarize = (kind: string, setting: string, s: RescoreStats): Row => ({
   kind,
@@ -88,11 +104,17 @@ let skippedShort = 0;
 const inputs: InferenceInput[] = [];
 for (let i = 0; i < LEAVES; i++) inputs.push({ prompt: prompt(i), maxTokens: TOKENS, stop: [], seed: 0n });
 
+const reference: number[][] = [];
+const identicalToReference: Record<string, number> = {};
 for (const st of SETTINGS) {
   const p = profileFor(mBase, st.threads, st.batchSize, st.flashAttention);
+  identicalToReference[st.name] = 0;
   const t0 = Date.now();
   for (const [i, input] of inputs.entries()) {
     const r = await rt.generate(p, input);
+    if (st === SETTINGS[0]) reference.push(r.tokens);
+    if (r.tokens.length === reference[i]!.length && r.tokens.every((t, j) => t === reference[i]![j]))
+      identicalToReference[st.name]!++;
     const s = await verifier.rescore(input, r.tokens, validator, { details: true });
     rows.push(summarize("honest", st.name, s));
     if (st.name !== "t1_b512_fa0") continue;
@@ -107,7 +129,8 @@ for (const st of SETTINGS) {
     while (positions.size < nSub) positions.add(rng.nextUint32() % sub.length);
     for (const pos of positions) {
       let t: number;
-      do t = 3 + (rng.nextUint32() % 257); while (t === sub[pos]);
+      do t = 3 + (rng.nextUint32() % 257);
+      while (t === sub[pos]);
       sub[pos] = t;
     }
     rows.push(summarize("substituted_5pct", st.name, await verifier.rescore(input, sub, validator, { details: true })));
@@ -116,9 +139,15 @@ for (const st of SETTINGS) {
       rows.push(summarize("truncated", st.name, await verifier.rescore(input, cut, validator, { details: true })));
     }
     const q4 = await rt.generate(profileFor(mQ4, 1, 512, false), input);
-    if (q4.tokens.length >= 16) rows.push(summarize("other_quant_q4_0", st.name, await verifier.rescore(input, q4.tokens, validator, { details: true })));
+    if (q4.tokens.length >= 16)
+      rows.push(
+        summarize("other_quant_q4_0", st.name, await verifier.rescore(input, q4.tokens, validator, { details: true })),
+      );
     const om = await rt.generate(profileFor(mOther, 1, 512, false), input);
-    if (om.tokens.length >= 16) rows.push(summarize("other_model", st.name, await verifier.rescore(input, om.tokens, validator, { details: true })));
+    if (om.tokens.length >= 16)
+      rows.push(
+        summarize("other_model", st.name, await verifier.rescore(input, om.tokens, validator, { details: true })),
+      );
   }
   process.stderr.write(`${st.name}: ${inputs.length} leaves in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 }
@@ -156,9 +185,10 @@ for (const topK of [1, 2, 3, 4, 6, 8]) {
 // Choose: no false alarm in any setting (flash attention on stands in for a validator whose numerics
 // differ from the node's), >= 99% detection of 5% substitution, and headroom over the worst honest
 // leaf seen (one more miss than the worst honest leaf of TOKENS tokens, half a nat of mean log-prob);
-// then the most detection of the other corruptions.
+// then the most detection of the other corruptions; then the smallest miss budget with that headroom.
 const honestRows = rows.filter((r) => r.kind === "honest" && r.tokens >= 16);
-const worstMissBps = (k: number) => Math.max(...honestRows.map((r) => (r.ranks.filter((x) => x >= k).length * 10_000) / r.tokens));
+const worstMissBps = (k: number) =>
+  Math.max(...honestRows.map((r) => (r.ranks.filter((x) => x >= k).length * 10_000) / r.tokens));
 const worstMeanLogProb = Math.min(...honestRows.map((r) => r.meanLogProb));
 const oneMissBps = 10_000 / TOKENS;
 const others = (g: (typeof grid)[number]) => Object.values(g.detection).reduce((a, b) => a + b, 0);
@@ -170,7 +200,13 @@ const candidates = grid
       g.maxMissBps >= worstMissBps(g.topK) + oneMissBps &&
       g.minMeanLogProb <= worstMeanLogProb - 0.5,
   )
-  .sort((a, b) => others(b) - others(a) || b.topK - a.topK || b.maxMissBps - a.maxMissBps);
+  // Ties (headroom is already required above): larger K, then the smaller miss budget, then the
+  // highest log-prob floor (free when it costs no false alarm; a backstop against substitutions
+  // inside the top K).
+  .sort(
+    (a, b) =>
+      others(b) - others(a) || b.topK - a.topK || a.maxMissBps - b.maxMissBps || b.minMeanLogProb - a.minMeanLogProb,
+  );
 const chosen = candidates[0] ?? null;
 
 const honest = rows.filter((r) => r.kind === "honest");
@@ -223,6 +259,8 @@ const out = {
       ),
     ]),
   ),
+  // Honest leaves with token ids identical to the reference setting's (t1_b512_fa0), per setting.
+  identicalToReference,
   honestBySetting: Object.fromEntries(SETTINGS.map((s) => [s.name, dist("honest", s.name)])),
   chosen,
   grid,

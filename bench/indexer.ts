@@ -140,12 +140,15 @@ try {
     const err = out.find((o) => o.error);
     if (err) throw new Error(`eth_sendTransaction: ${err.error!.message}`);
   }
+  console.log(`sent ${EVENTS} transactions (${Date.now() - genStart} ms)`);
   let blocks = 0;
   for (;;) {
     await rpc("evm_mine");
     blocks++;
     const mined = Number(await rpc("eth_getTransactionCount", [from, "latest"]));
+    if (blocks % 5 === 0) console.log(`mined ${blocks} blocks, nonce ${mined}/${nonce}`);
     if (mined >= nonce) break;
+    if (blocks > EVENTS) throw new Error(`pending transactions are not being mined (nonce ${mined} of ${nonce})`);
   }
   for (let i = 0; i < 31; i++) await rpc("evm_mine");
   const genMs = Date.now() - genStart;

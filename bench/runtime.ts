@@ -14,7 +14,13 @@ import { makeModel, type Preset } from "../agents/runtime/modelMaker.ts";
 import { Runtime } from "../agents/runtime/Runtime.ts";
 import { Verifier } from "../agents/runtime/Verifier.ts";
 
-type Metric = { name: string; value: number; unit: string; lowerIsBetter: boolean; conditions: Record<string, unknown> };
+type Metric = {
+  name: string;
+  value: number;
+  unit: string;
+  lowerIsBetter: boolean;
+  conditions: Record<string, unknown>;
+};
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +44,19 @@ async function child(preset: Preset): Promise<Metric[]> {
   const m = await rt.store.register(path, { trusted: true });
   const threads = 1;
   const profile = rt.profile({ model: m.id, threads, batchSize: 512, contextSize: 1024 });
-  const cond = { preset, quant: "q8_0", parameters: m.info.parameters, threads, batchSize: 512, contextSize: 1024, flashAttention: false, cpuVariant: rt.backend.cpuVariant, llamaBuild: rt.backend.llamaBuild, machine: "2 shared cores", loadAverage1mAtStart: loadavg()[0] };
+  const cond = {
+    preset,
+    quant: "q8_0",
+    parameters: m.info.parameters,
+    threads,
+    batchSize: 512,
+    contextSize: 1024,
+    flashAttention: false,
+    cpuVariant: rt.backend.cpuVariant,
+    llamaBuild: rt.backend.llamaBuild,
+    machine: "2 shared cores",
+    loadAverage1mAtStart: loadavg()[0],
+  };
   const genTokens = preset === "tiny" ? 256 : 128;
   const prompt = "Once upon a time, in a land far away, there was a little";
   const input = { prompt, maxTokens: genTokens, stop: [], seed: 0n };
@@ -46,7 +64,13 @@ async function child(preset: Preset): Promise<Metric[]> {
 
   // Generation speed and runtime overhead vs calling node-llama-cpp directly, interleaved.
   const model = await rt.store.load(m.id);
-  const direct = await model.createContext({ contextSize: 1024, batchSize: 512, threads, flashAttention: false, sequences: 1 });
+  const direct = await model.createContext({
+    contextSize: 1024,
+    batchSize: 512,
+    threads,
+    flashAttention: false,
+    sequences: 1,
+  });
   const promptTokens = await rt.promptTokens(profile, prompt);
   const rtMs: number[] = [];
   const directMs: number[] = [];
@@ -83,7 +107,8 @@ async function child(preset: Preset): Promise<Metric[]> {
       await viaRuntime();
     }
   }
-  if (directTokens.length !== lastTokens.length || directTokens.some((t, j) => t !== lastTokens[j])) throw new Error("direct and runtime outputs differ");
+  if (directTokens.length !== lastTokens.length || directTokens.some((t, j) => t !== lastTokens[j]))
+    throw new Error("direct and runtime outputs differ");
   await direct.dispose();
   const overhead = median(rtMs) / median(directMs) - 1;
   // Part of the runtime's cost: the protocol's outputHash (viem hashStruct over uint32[]).
@@ -95,7 +120,11 @@ async function child(preset: Preset): Promise<Metric[]> {
   // Prompt processing speed: a ~400-token prompt, one generated token.
   const longPrompt = Array.from({ length: 40 }, (_, i) => `line ${i}`).join(" ");
   const ppTps: number[] = [];
-  for (let i = 0; i < 3; i++) ppTps.push((await rt.generate(profile, { prompt: longPrompt, maxTokens: 1, stop: [], seed: 0n })).timings.promptTokensPerSecond);
+  for (let i = 0; i < 3; i++)
+    ppTps.push(
+      (await rt.generate(profile, { prompt: longPrompt, maxTokens: 1, stop: [], seed: 0n })).timings
+        .promptTokensPerSecond,
+    );
   const longTokens = (await rt.promptTokens(profile, longPrompt)).length;
 
   // Rescore vs generation time for a 64-token leaf.
@@ -113,20 +142,95 @@ async function child(preset: Preset): Promise<Metric[]> {
     rescoreMs.push(performance.now() - t1);
   }
 
-  const entropy = await meanNextTokenEntropy(rt, profile, ["The river", "A node stakes", "Seven blue windows"], preset === "tiny" ? 32 : 16);
+  const entropy = await meanNextTokenEntropy(
+    rt,
+    profile,
+    ["The river", "A node stakes", "Seven blue windows"],
+    preset === "tiny" ? 32 : 16,
+  );
   await rt.close();
   const rssMiB = process.resourceUsage().maxRSS / 1024;
   const c = (extra: Record<string, unknown> = {}) => ({ ...cond, ...extra });
   return [
-    { name: `gen_tokens_per_s_${preset}`, value: median(genTps), unit: "tokens/s", lowerIsBetter: false, conditions: c({ generatedTokens: lastTokens.length, reps, statistic: "median" }) },
-    { name: `prompt_tokens_per_s_${preset}`, value: median(ppTps), unit: "tokens/s", lowerIsBetter: false, conditions: c({ promptTokens: longTokens, reps: 3, statistic: "median", note: "prompt tokens / time to first token" }) },
-    { name: `runtime_overhead_ratio_${preset}`, value: overhead, unit: "fraction", lowerIsBetter: true, conditions: c({ generatedTokens: lastTokens.length, reps, order: "ABBA", statistic: "median(runtime ms)/median(direct ms) - 1", goal: 0.03, outputsIdentical: true }) },
-    { name: `output_hash_ms_${preset}`, value: hashMs, unit: "ms", lowerIsBetter: true, conditions: c({ tokens: lastTokens.length, note: "included in runtime_overhead_ratio" }) },
-    { name: `rescore_ms_per_leaf_${preset}`, value: median(rescoreMs), unit: "ms", lowerIsBetter: true, conditions: c({ leafTokens: committed.length, reps: 5 }) },
-    { name: `generate_ms_per_leaf_${preset}`, value: median(genLeafMs), unit: "ms", lowerIsBetter: true, conditions: c({ leafTokens: committed.length, reps: 5 }) },
-    { name: `rescore_to_generate_ratio_${preset}`, value: median(rescoreMs) / median(genLeafMs), unit: "ratio", lowerIsBetter: true, conditions: c({ leafTokens: committed.length }) },
-    { name: `mean_entropy_nats_${preset}`, value: entropy, unit: "nats", lowerIsBetter: false, conditions: c({ vocab: m.info.vocabSize, maxEntropy: Math.log(m.info.vocabSize), along: "greedy continuations of 3 prompts" }) },
-    { name: `peak_rss_mib_${preset}`, value: rssMiB, unit: "MiB", lowerIsBetter: true, conditions: c({ scope: "whole benchmark child process" }) },
+    {
+      name: `gen_tokens_per_s_${preset}`,
+      value: median(genTps),
+      unit: "tokens/s",
+      lowerIsBetter: false,
+      conditions: c({ generatedTokens: lastTokens.length, reps, statistic: "median" }),
+    },
+    {
+      name: `prompt_tokens_per_s_${preset}`,
+      value: median(ppTps),
+      unit: "tokens/s",
+      lowerIsBetter: false,
+      conditions: c({
+        promptTokens: longTokens,
+        reps: 3,
+        statistic: "median",
+        note: "prompt tokens / time to first token",
+      }),
+    },
+    {
+      name: `runtime_overhead_ratio_${preset}`,
+      value: overhead,
+      unit: "fraction",
+      lowerIsBetter: true,
+      conditions: c({
+        generatedTokens: lastTokens.length,
+        reps,
+        order: "ABBA",
+        statistic: "median(runtime ms)/median(direct ms) - 1",
+        goal: 0.03,
+        outputsIdentical: true,
+      }),
+    },
+    {
+      name: `output_hash_ms_${preset}`,
+      value: hashMs,
+      unit: "ms",
+      lowerIsBetter: true,
+      conditions: c({ tokens: lastTokens.length, note: "included in runtime_overhead_ratio" }),
+    },
+    {
+      name: `rescore_ms_per_leaf_${preset}`,
+      value: median(rescoreMs),
+      unit: "ms",
+      lowerIsBetter: true,
+      conditions: c({ leafTokens: committed.length, reps: 5 }),
+    },
+    {
+      name: `generate_ms_per_leaf_${preset}`,
+      value: median(genLeafMs),
+      unit: "ms",
+      lowerIsBetter: true,
+      conditions: c({ leafTokens: committed.length, reps: 5 }),
+    },
+    {
+      name: `rescore_to_generate_ratio_${preset}`,
+      value: median(rescoreMs) / median(genLeafMs),
+      unit: "ratio",
+      lowerIsBetter: true,
+      conditions: c({ leafTokens: committed.length }),
+    },
+    {
+      name: `mean_entropy_nats_${preset}`,
+      value: entropy,
+      unit: "nats",
+      lowerIsBetter: false,
+      conditions: c({
+        vocab: m.info.vocabSize,
+        maxEntropy: Math.log(m.info.vocabSize),
+        along: "greedy continuations of 3 prompts",
+      }),
+    },
+    {
+      name: `peak_rss_mib_${preset}`,
+      value: rssMiB,
+      unit: "MiB",
+      lowerIsBetter: true,
+      conditions: c({ scope: "whole benchmark child process" }),
+    },
   ];
 }
 
@@ -136,13 +240,18 @@ if (values.child !== undefined) {
 } else {
   const all: Metric[] = [];
   for (const preset of values.presets!.split(",")) {
-    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", preset], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", preset], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const metrics = JSON.parse(out.trim().split("\n").at(-1)!) as Metric[];
     all.push(...metrics);
     for (const x of metrics) process.stderr.write(`${x.name}: ${x.value.toFixed(4)} ${x.unit}\n`);
   }
   // The issue's headline names.
-  const overheadSmall = all.find((x) => x.name === "runtime_overhead_ratio_small") ?? all.find((x) => x.name.startsWith("runtime_overhead_ratio_"));
+  const overheadSmall =
+    all.find((x) => x.name === "runtime_overhead_ratio_small") ??
+    all.find((x) => x.name.startsWith("runtime_overhead_ratio_"));
   if (overheadSmall !== undefined) all.push({ ...overheadSmall, name: "runtime_overhead_ratio" });
   writeFileSync(values.out!, `${JSON.stringify(all, null, 1)}\n`);
 }

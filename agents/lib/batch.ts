@@ -33,7 +33,11 @@ export type BuiltBatch = {
  */
 export function buildBatch(pending: readonly PendingLeaf[]): BuiltBatch {
   if (pending.length === 0) throw new RangeError("a batch needs at least one leaf");
-  const keyed = pending.map((l, i) => ({ l, i, key: l.kind === LEAF_TICKET ? `1:${l.requester.toLowerCase()}:${l.model}` : `0:` }));
+  const keyed = pending.map((l, i) => ({
+    l,
+    i,
+    key: l.kind === LEAF_TICKET ? `1:${l.requester.toLowerCase()}:${l.model}` : `0:`,
+  }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i));
   const leaves: Leaf[] = keyed.map(({ l }, index) => ({ ...l, index }));
   const hashes = leaves.map(leafHash);

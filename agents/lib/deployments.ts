@@ -14,7 +14,16 @@ const address = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address") as unknown as z.ZodType<Address>;
 
-export const CONTRACT_NAMES = ["TestToken", "ModelRegistry", "Staking", "NodeRegistry"] as const;
+export const CONTRACT_NAMES = [
+  "TestToken",
+  "ModelRegistry",
+  "Staking",
+  "NodeRegistry",
+  "PairEscrow",
+  "AuctionMarket",
+  "BatchSettlement",
+  "ChallengeGame",
+] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 
 export const deploymentSchema = z.object({

@@ -139,7 +139,12 @@ async function verifyTyped(
 }
 
 /** Whether `signature` is the requester's over the ticket (pass `client` to accept ERC-1271 wallets). */
-export function verifyTicket(ticket: Ticket, signature: Hex, d: SigningDomain, client?: PublicClient): Promise<boolean> {
+export function verifyTicket(
+  ticket: Ticket,
+  signature: Hex,
+  d: SigningDomain,
+  client?: PublicClient,
+): Promise<boolean> {
   return verifyTyped(ticket.requester, signature, d, "Ticket", ticket, client);
 }
 
@@ -201,7 +206,10 @@ export function checkTicketForNode(
     );
   }
   if (ticket.sequence <= ctx.pair.lastSequence) {
-    fail("sequence", `Ticket sequence ${ticket.sequence} is not above ${ctx.pair.lastSequence}: use the next sequence.`);
+    fail(
+      "sequence",
+      `Ticket sequence ${ticket.sequence} is not above ${ctx.pair.lastSequence}: use the next sequence.`,
+    );
   }
   const available = ctx.pair.balance - ctx.pair.thawing - ctx.pair.outstanding;
   if (maxCost(ticket) > available) {
@@ -224,7 +232,9 @@ export function nextVoucher(previous: Voucher, amount: bigint, throughSequence: 
 /** The receipt for a finished stream. */
 export function buildReceipt(ticket: Ticket, d: SigningDomain, output: Hex, tokens: number): Receipt {
   if (!Number.isInteger(tokens) || tokens < 0 || tokens > ticket.maxTokens) {
-    throw new TicketError(`tokens must be in 0..${ticket.maxTokens}, got ${tokens}.`, { details: { reason: "tokens" } });
+    throw new TicketError(`tokens must be in 0..${ticket.maxTokens}, got ${tokens}.`, {
+      details: { reason: "tokens" },
+    });
   }
   return { ticket: ticketId(ticket, d), output, tokens };
 }

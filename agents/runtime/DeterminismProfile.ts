@@ -91,9 +91,20 @@ export function validateProfile(p: Profile): void {
   if (!u32(p.contextSize) || p.contextSize < 16) bad("contextSize", p.contextSize, "use at least 16");
   if (!p.freshSequence) bad("freshSequence", false, "the runtime always runs a job on a fresh sequence");
   const s = p.sampler;
-  if (s.kind !== SAMPLER_GREEDY && s.kind !== SAMPLER_TEMPERATURE) bad("sampler.kind", s.kind, "use 0 (greedy) or 1 (temperature)");
-  if (s.kind === SAMPLER_TEMPERATURE && !(s.temperatureMilli > 0)) bad("sampler.temperatureMilli", s.temperatureMilli, "temperature sampling needs > 0");
-  for (const k of ["temperatureMilli", "topK", "topPMilli", "minPMilli", "repeatPenaltyMilli", "repeatLastN", "frequencyPenaltyMilli", "presencePenaltyMilli"] as const) {
+  if (s.kind !== SAMPLER_GREEDY && s.kind !== SAMPLER_TEMPERATURE)
+    bad("sampler.kind", s.kind, "use 0 (greedy) or 1 (temperature)");
+  if (s.kind === SAMPLER_TEMPERATURE && !(s.temperatureMilli > 0))
+    bad("sampler.temperatureMilli", s.temperatureMilli, "temperature sampling needs > 0");
+  for (const k of [
+    "temperatureMilli",
+    "topK",
+    "topPMilli",
+    "minPMilli",
+    "repeatPenaltyMilli",
+    "repeatLastN",
+    "frequencyPenaltyMilli",
+    "presencePenaltyMilli",
+  ] as const) {
     if (!u32(s[k])) bad(`sampler.${k}`, s[k], "use an unsigned 32-bit integer");
   }
   const v = p.verification;

@@ -123,7 +123,14 @@ export class ModelStore {
       });
     }
     if (o.trusted !== true) await this.#probe([baseRec.path, abs]);
-    const rec: AdapterRecord = { id, sha256, path: abs, size: statSync(abs).size, alpha: adapter.lora?.alpha ?? 0, base };
+    const rec: AdapterRecord = {
+      id,
+      sha256,
+      path: abs,
+      size: statSync(abs).size,
+      alpha: adapter.lora?.alpha ?? 0,
+      base,
+    };
     this.#adapters.set(id, rec);
     return rec;
   }
@@ -190,12 +197,15 @@ export class ModelStore {
           (signal !== null ? `probe process killed by ${signal}` : `probe process exited with code ${code}`);
         const assert = /GGML_ASSERT[^\n]*/.exec(stderr)?.[0];
         reject(
-          new ModelLoadError(`GGUF ${args.at(-1)} failed to load: ${assert ?? why}. The file is corrupt, truncated or unsupported.`, {
-            path: args.at(-1),
-            exitCode: code,
-            signal,
-            stderrTail: stderr.slice(-1000),
-          }),
+          new ModelLoadError(
+            `GGUF ${args.at(-1)} failed to load: ${assert ?? why}. The file is corrupt, truncated or unsupported.`,
+            {
+              path: args.at(-1),
+              exitCode: code,
+              signal,
+              stderrTail: stderr.slice(-1000),
+            },
+          ),
         );
       });
     });

@@ -28,7 +28,8 @@ export class ResultCache<V> {
   #evictions = 0;
 
   constructor(o: ResultCacheOptions) {
-    if (!Number.isInteger(o.maxEntries) || o.maxEntries < 1) throw new RangeError("maxEntries must be a positive integer");
+    if (!Number.isInteger(o.maxEntries) || o.maxEntries < 1)
+      throw new RangeError("maxEntries must be a positive integer");
     if (!(o.ttlMs > 0)) throw new RangeError("ttlMs must be positive");
     this.#max = o.maxEntries;
     this.#ttl = o.ttlMs;

@@ -28,7 +28,11 @@ import {
 
 export const MAX_STOP_STRINGS = 16;
 
-export type TokenEvent = { token: number; index: number; /** Text completed by this token (may be ""). */ text: string };
+export type TokenEvent = {
+  token: number;
+  index: number;
+  /** Text completed by this token (may be ""). */ text: string;
+};
 
 export type GenerateOptions = {
   onToken?: (e: TokenEvent) => void;
@@ -81,7 +85,10 @@ export class Runtime {
   private constructor(backend: LlamaBackend, o: RuntimeOptions) {
     this.backend = backend;
     this.parallel = o.parallel ?? 1;
-    this.store = new ModelStore({ backend, ...(o.hashCacheFile === undefined ? {} : { hashCacheFile: o.hashCacheFile }) });
+    this.store = new ModelStore({
+      backend,
+      ...(o.hashCacheFile === undefined ? {} : { hashCacheFile: o.hashCacheFile }),
+    });
   }
 
   static async create(o: RuntimeOptions = {}): Promise<Runtime> {
@@ -96,8 +103,10 @@ export class Runtime {
 
   /** Why this runtime cannot reproduce `p` bit for bit, or null when it can. */
   cannotReproduce(p: Profile): string | null {
-    if (p.llamaBuild !== this.backend.llamaBuild) return `llama build ${p.llamaBuild} (here ${this.backend.llamaBuild})`;
-    if (p.cpuVariant !== this.backend.cpuVariant) return `CPU variant ${p.cpuVariant} (here ${this.backend.cpuVariant})`;
+    if (p.llamaBuild !== this.backend.llamaBuild)
+      return `llama build ${p.llamaBuild} (here ${this.backend.llamaBuild})`;
+    if (p.cpuVariant !== this.backend.cpuVariant)
+      return `CPU variant ${p.cpuVariant} (here ${this.backend.cpuVariant})`;
     if (!this.store.has(p.model)) return `model ${p.model} is not available here`;
     if (p.adapter !== ZERO32) {
       try {
@@ -144,12 +153,15 @@ export class Runtime {
   async generate(p: Profile, input: InferenceInput, o: GenerateOptions = {}): Promise<GenerationResult> {
     validateInput(input);
     validateProfile(p);
-    if (p.llamaBuild !== this.backend.llamaBuild) throw new ProfileMismatchError("llamaBuild", p.llamaBuild, this.backend.llamaBuild);
-    if (p.cpuVariant !== this.backend.cpuVariant) throw new ProfileMismatchError("cpuVariant", p.cpuVariant, this.backend.cpuVariant);
+    if (p.llamaBuild !== this.backend.llamaBuild)
+      throw new ProfileMismatchError("llamaBuild", p.llamaBuild, this.backend.llamaBuild);
+    if (p.cpuVariant !== this.backend.cpuVariant)
+      throw new ProfileMismatchError("cpuVariant", p.cpuVariant, this.backend.cpuVariant);
     if (o.signal?.aborted) throw new CancelledError(o.signal.reason);
     const prompt = await this.promptTokens(p, input.prompt);
     if (prompt.length === 0) throw new InvalidRequestError("prompt is empty and the model has no BOS token");
-    if (prompt.length + input.maxTokens > p.contextSize) throw new PromptTooLongError(prompt.length, input.maxTokens, p.contextSize);
+    if (prompt.length + input.maxTokens > p.contextSize)
+      throw new PromptTooLongError(prompt.length, input.maxTokens, p.contextSize);
     const evalOptions = samplerOptions(p, input);
     const pHash = profileHash(p);
     const iHash = inputHash(input);
@@ -166,7 +178,8 @@ export class Runtime {
         const lastN = p.sampler.repeatLastN;
         const history: Token[] = [...prompt];
         // repeatLastN 0 punishes nothing (llama.cpp's "disabled"), as the sampler hash says.
-        evalOptions.repeatPenalty.punishTokens = () => (lastN === 0 ? [] : history.concat(tokens as Token[]).slice(-lastN));
+        evalOptions.repeatPenalty.punishTokens = () =>
+          lastN === 0 ? [] : history.concat(tokens as Token[]).slice(-lastN);
       }
       for await (const token of seq.evaluate(prompt, evalOptions)) {
         if (tokens.length === 0) tFirst = performance.now();
@@ -207,7 +220,8 @@ export class Runtime {
           totalMs: tEnd - t0,
           promptTokens: prompt.length,
           promptTokensPerSecond: ttft > 0 ? (prompt.length / ttft) * 1000 : 0,
-          generationTokensPerSecond: tokens.length > 1 && tEnd > tFirst ? ((tokens.length - 1) / (tEnd - tFirst)) * 1000 : 0,
+          generationTokensPerSecond:
+            tokens.length > 1 && tEnd > tFirst ? ((tokens.length - 1) / (tEnd - tFirst)) * 1000 : 0,
         },
       };
     });
@@ -264,7 +278,9 @@ function samplerOptions(p: Profile, input: InferenceInput): SequenceEvaluateOpti
   const o: SequenceEvaluateOptions = {};
   if (s.kind === SAMPLER_TEMPERATURE) {
     if (input.seed > 0xffffffffn) {
-      throw new InvalidRequestError(`seed ${input.seed} is above 2^32-1, the largest llama.cpp sampler seed`, { seed: String(input.seed) });
+      throw new InvalidRequestError(`seed ${input.seed} is above 2^32-1, the largest llama.cpp sampler seed`, {
+        seed: String(input.seed),
+      });
     }
     o.temperature = s.temperatureMilli / 1000;
     o.seed = Number(input.seed);
@@ -287,9 +303,15 @@ function samplerOptions(p: Profile, input: InferenceInput): SequenceEvaluateOpti
 export function validateInput(i: InferenceInput): void {
   if (typeof i.prompt !== "string") throw new InvalidRequestError("prompt must be a string");
   if (!Number.isInteger(i.maxTokens) || i.maxTokens < 1 || i.maxTokens > 0xffffffff) {
-    throw new InvalidRequestError(`maxTokens must be an integer from 1 to 2^32-1, got ${i.maxTokens}`, { maxTokens: i.maxTokens });
+    throw new InvalidRequestError(`maxTokens must be an integer from 1 to 2^32-1, got ${i.maxTokens}`, {
+      maxTokens: i.maxTokens,
+    });
   }
-  if (!Array.isArray(i.stop) || i.stop.length > MAX_STOP_STRINGS || i.stop.some((s) => typeof s !== "string" || s.length === 0)) {
+  if (
+    !Array.isArray(i.stop) ||
+    i.stop.length > MAX_STOP_STRINGS ||
+    i.stop.some((s) => typeof s !== "string" || s.length === 0)
+  ) {
     throw new InvalidRequestError(`stop must be up to ${MAX_STOP_STRINGS} non-empty strings`);
   }
   if (typeof i.seed !== "bigint" || i.seed < 0n || i.seed >= 2n ** 64n) {

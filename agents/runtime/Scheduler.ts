@@ -37,7 +37,13 @@ type Pending = {
 
 type Lane = { running: number; queues: Map<string, Pending[]>; order: string[]; cursor: number };
 
-export type SchedulerStats = { queued: number; running: number; completed: number; rejected: number; estimatedJobMs: number };
+export type SchedulerStats = {
+  queued: number;
+  running: number;
+  completed: number;
+  rejected: number;
+  estimatedJobMs: number;
+};
 
 export class Scheduler {
   readonly #o: Required<SchedulerOptions>;
@@ -49,8 +55,10 @@ export class Scheduler {
   #jobMs: number;
 
   constructor(o: SchedulerOptions) {
-    if (!Number.isInteger(o.capacity) || o.capacity < 0) throw new RangeError("capacity must be a non-negative integer");
-    if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError("concurrency must be a positive integer");
+    if (!Number.isInteger(o.capacity) || o.capacity < 0)
+      throw new RangeError("capacity must be a non-negative integer");
+    if (!Number.isInteger(o.concurrency) || o.concurrency < 1)
+      throw new RangeError("concurrency must be a positive integer");
     this.#o = { timeoutMs: 0, estimatedJobMs: 1000, ...o };
     this.#jobMs = this.#o.estimatedJobMs;
   }
@@ -75,7 +83,8 @@ export class Scheduler {
         cleanup: () => undefined,
       };
       const timeoutMs = spec.timeoutMs ?? this.#o.timeoutMs;
-      const timer = timeoutMs > 0 ? setTimeout(() => this.#fail(job, new TimeoutError(timeoutMs)), timeoutMs) : undefined;
+      const timer =
+        timeoutMs > 0 ? setTimeout(() => this.#fail(job, new TimeoutError(timeoutMs)), timeoutMs) : undefined;
       const onAbort = (): void => this.#fail(job, new CancelledError(spec.signal?.reason));
       spec.signal?.addEventListener("abort", onAbort, { once: true });
       job.cleanup = () => {
@@ -101,7 +110,13 @@ export class Scheduler {
   }
 
   stats(): SchedulerStats {
-    return { queued: this.#queued, running: this.#running, completed: this.#completed, rejected: this.#rejected, estimatedJobMs: this.#jobMs };
+    return {
+      queued: this.#queued,
+      running: this.#running,
+      completed: this.#completed,
+      rejected: this.#rejected,
+      estimatedJobMs: this.#jobMs,
+    };
   }
 
   #lane(model: string): Lane {

@@ -63,7 +63,12 @@ export class Verifier {
     this.runtime = runtime;
   }
 
-  async verify(input: InferenceInput, committed: readonly number[], profile: Profile, o: VerifyOptions = {}): Promise<Verdict> {
+  async verify(
+    input: InferenceInput,
+    committed: readonly number[],
+    profile: Profile,
+    o: VerifyOptions = {},
+  ): Promise<Verdict> {
     const pHash = profileHash(profile);
     const verdict = (pass: boolean, mode: VerdictMode, stats: Verdict["stats"], reason: string): Verdict => ({
       pass,
@@ -76,14 +81,25 @@ export class Verifier {
       return verdict(false, "cannot-verify", null, `model ${profile.model} is not available to this validator`);
     }
     if (committed.length > input.maxTokens) {
-      return verdict(false, o.mode ?? "rescore", null, `${committed.length} tokens committed but maxTokens is ${input.maxTokens}`);
+      return verdict(
+        false,
+        o.mode ?? "rescore",
+        null,
+        `${committed.length} tokens committed but maxTokens is ${input.maxTokens}`,
+      );
     }
     const why = this.runtime.cannotReproduce(profile);
     const rule = profile.verification;
     const mode = o.mode ?? (why === null ? "exact" : "rescore");
-    if (mode === "exact" && why !== null) return verdict(false, "cannot-verify", null, `cannot reproduce the profile: ${why}`);
+    if (mode === "exact" && why !== null)
+      return verdict(false, "cannot-verify", null, `cannot reproduce the profile: ${why}`);
     if (mode === "rescore" && committed.length < rule.exactBelowTokens && o.mode === undefined) {
-      return verdict(false, "cannot-verify", null, `leaf of ${committed.length} tokens needs exact mode (< ${rule.exactBelowTokens}) but ${why}`);
+      return verdict(
+        false,
+        "cannot-verify",
+        null,
+        `leaf of ${committed.length} tokens needs exact mode (< ${rule.exactBelowTokens}) but ${why}`,
+      );
     }
     try {
       if (mode === "exact") {
@@ -103,9 +119,14 @@ export class Verifier {
       }
       const stats = await this.rescore(input, committed, profile, o);
       const fails: string[] = [];
-      if (stats.missBps > rule.maxMissBps) fails.push(`${stats.misses} of ${stats.tokens} tokens outside top ${rule.topK} (${stats.missBps} bps > ${rule.maxMissBps})`);
-      if (stats.meanLogProbMicro < rule.minMeanLogProbMicro) fails.push(`mean log-prob ${stats.meanLogProbMicro} µnat < ${rule.minMeanLogProbMicro}`);
-      if (stats.eosRank !== null && stats.eosRank >= rule.topK) fails.push(`leaf ends early but EOS ranks ${stats.eosRank + 1} at the end`);
+      if (stats.missBps > rule.maxMissBps)
+        fails.push(
+          `${stats.misses} of ${stats.tokens} tokens outside top ${rule.topK} (${stats.missBps} bps > ${rule.maxMissBps})`,
+        );
+      if (stats.meanLogProbMicro < rule.minMeanLogProbMicro)
+        fails.push(`mean log-prob ${stats.meanLogProbMicro} µnat < ${rule.minMeanLogProbMicro}`);
+      if (stats.eosRank !== null && stats.eosRank >= rule.topK)
+        fails.push(`leaf ends early but EOS ranks ${stats.eosRank + 1} at the end`);
       return fails.length === 0
         ? verdict(true, "rescore", stats, "committed tokens are consistent with the model")
         : verdict(false, "rescore", stats, fails.join("; "));
@@ -116,7 +137,12 @@ export class Verifier {
   }
 
   /** Teacher-forced statistics of `committed` after the prompt, in one pass. */
-  async rescore(input: InferenceInput, committed: readonly number[], profile: Profile, o: VerifyOptions = {}): Promise<RescoreStats> {
+  async rescore(
+    input: InferenceInput,
+    committed: readonly number[],
+    profile: Profile,
+    o: VerifyOptions = {},
+  ): Promise<RescoreStats> {
     const p: Profile = {
       ...profile,
       threads: o.rescoreThreads ?? profile.threads,
@@ -130,7 +156,10 @@ export class Verifier {
     const all = [...prompt, ...committed] as Token[];
     const n = committed.length;
     if (all.length > p.contextSize) {
-      throw new RuntimeError("PROMPT_TOO_LONG", `leaf of ${all.length} tokens does not fit the context ${p.contextSize}`);
+      throw new RuntimeError(
+        "PROMPT_TOO_LONG",
+        `leaf of ${all.length} tokens does not fit the context ${p.contextSize}`,
+      );
     }
     return this.runtime.withSequence(p, async (seq, model) => {
       const eos = model.tokens.eos;

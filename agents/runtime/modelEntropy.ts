@@ -7,7 +7,12 @@ import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 import type { Profile } from "../lib/encodings.ts";
 import type { Runtime } from "./Runtime.ts";
 
-export async function meanNextTokenEntropy(rt: Runtime, profile: Profile, prompts: readonly string[], tokensPerPrompt = 32): Promise<number> {
+export async function meanNextTokenEntropy(
+  rt: Runtime,
+  profile: Profile,
+  prompts: readonly string[],
+  tokensPerPrompt = 32,
+): Promise<number> {
   let sum = 0;
   let count = 0;
   for (const prompt of prompts) {
@@ -16,7 +21,9 @@ export async function meanNextTokenEntropy(rt: Runtime, profile: Profile, prompt
     const all = [...promptTokens, ...r.tokens] as Token[];
     const first = promptTokens.length - 1;
     await rt.withSequence(profile, async (seq) => {
-      const items: ControlledEvaluateInputItem[] = all.map((t, i) => (i >= first ? [t, { generateNext: { probabilities: true } }] : t));
+      const items: ControlledEvaluateInputItem[] = all.map((t, i) =>
+        i >= first ? [t, { generateNext: { probabilities: true } }] : t,
+      );
       const out = await seq.controlledEvaluate(items);
       for (let i = first; i < all.length; i++) {
         const probs = out[i]?.next.probabilities;

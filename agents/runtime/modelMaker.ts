@@ -75,7 +75,13 @@ function plan(s: ModelShape, quant: Quant): TensorPlan[] {
     ggmlType: q,
     amplitude: gain * Math.sqrt(3 / nIn),
   });
-  const norm = (name: string): TensorPlan => ({ name, shape: [s.nEmbd], ggmlType: GGML_F32, amplitude: 0, constant: 1 });
+  const norm = (name: string): TensorPlan => ({
+    name,
+    shape: [s.nEmbd],
+    ggmlType: GGML_F32,
+    amplitude: 0,
+    constant: 1,
+  });
   const tensors: TensorPlan[] = [{ name: "token_embd.weight", shape: [s.nEmbd, nVocab], ggmlType: q, amplitude: 1 }];
   for (let i = 0; i < s.nLayer; i++) {
     const p = `blk.${i}.`;
@@ -154,11 +160,22 @@ export async function makeModel(o: MakeModelOptions): Promise<MadeModel> {
   }
   const tensors = plan(shape, o.quant);
   const w = new GgufWriter(o.out, metadata(`llmarket-${o.preset}-${o.quant}-seed${o.seed}`, shape, o.quant), tensors);
-  const total = tensors.reduce((a, t) => a + ggmlTypeSize(t.ggmlType, t.shape.reduce((x, y) => x * y, 1)), 0);
+  const total = tensors.reduce(
+    (a, t) =>
+      a +
+      ggmlTypeSize(
+        t.ggmlType,
+        t.shape.reduce((x, y) => x * y, 1),
+      ),
+    0,
+  );
   let written = 0;
   for (const t of tensors) {
     w.writeTensor(t.name, tensorChunks(t, o.seed, o.quant));
-    written += ggmlTypeSize(t.ggmlType, t.shape.reduce((x, y) => x * y, 1));
+    written += ggmlTypeSize(
+      t.ggmlType,
+      t.shape.reduce((x, y) => x * y, 1),
+    );
     o.onProgress?.(written, total);
   }
   w.close();
@@ -205,7 +222,12 @@ export async function makeLoraAdapter(o: MakeLoraOptions): Promise<MadeModel> {
       const nOut = outDim[t];
       if (nOut === undefined) throw new Error(`unsupported LoRA target "${t}"`);
       const base = `blk.${i}.${t}.weight`;
-      tensors.push({ name: `${base}.lora_a`, shape: [s.nEmbd, o.rank], ggmlType: GGML_F32, amplitude: Math.sqrt(3 / s.nEmbd) });
+      tensors.push({
+        name: `${base}.lora_a`,
+        shape: [s.nEmbd, o.rank],
+        ggmlType: GGML_F32,
+        amplitude: Math.sqrt(3 / s.nEmbd),
+      });
       tensors.push({ name: `${base}.lora_b`, shape: [o.rank, nOut], ggmlType: GGML_F32, amplitude: o.strength ?? 0.5 });
     }
   }

@@ -66,8 +66,18 @@ interface IChallengeGame {
         uint256 bond,
         uint256 slashed
     );
-    event EquivocationProven(uint256 indexed batchId, uint32 indexed leafIndex, address indexed reporter, uint256 slashed);
-    event TicketMismatchProven(uint256 indexed batchId, uint32 indexed leafIndex, address indexed reporter, uint256 slashed);
+    event EquivocationProven(
+        uint256 indexed batchId,
+        uint32 indexed leafIndex,
+        address indexed reporter,
+        uint256 slashed
+    );
+    event TicketMismatchProven(
+        uint256 indexed batchId,
+        uint32 indexed leafIndex,
+        address indexed reporter,
+        uint256 slashed
+    );
     event CommitmentReclaimed(bytes32 indexed commitment, address indexed challenger, uint256 bond);
     event CreditsWithdrawn(address indexed account, uint256 amount);
     event ResolverSet(address resolver);

@@ -21,7 +21,11 @@ library Vickrey {
 
     /// @notice The second price (plus one) after a bid displaced the best: the old best becomes second,
     /// since it was at most the old second.
-    function secondAfterNewBest(bool hadBest, uint256 oldBestPrice, uint256 secondPlusOne) internal pure returns (uint256) {
+    function secondAfterNewBest(
+        bool hadBest,
+        uint256 oldBestPrice,
+        uint256 secondPlusOne
+    ) internal pure returns (uint256) {
         return hadBest ? oldBestPrice + 1 : secondPlusOne;
     }
 

@@ -337,8 +337,8 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess {
                 uint256 slashed = _slash(winner, penalty);
                 emit BondSlashed(jobId, winner, slashed);
             }
-            uint256 value = uint256(job.maxTokens) *
-                Vickrey.clearingPrice(job.secondPricePlusOne, job.reservePricePerToken);
+            uint256 value =
+                uint256(job.maxTokens) * Vickrey.clearingPrice(job.secondPricePlusOne, job.reservePricePerToken);
             nodeRegistry.recordOutcome(winner, 0, value);
         }
         emit JobRefunded(jobId, winner, refund);
@@ -454,7 +454,11 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess {
         address bidder
     ) external view returns (bytes32 commitmentPrefix, uint32 order, BidStatus status) {
         uint256 packed = _bids[jobId][bidder];
-        return (bytes32((packed >> BID_PREFIX_SHIFT) << BID_PREFIX_SHIFT), uint32(_orderOf(packed)), _bidStatus(packed));
+        return (
+            bytes32((packed >> BID_PREFIX_SHIFT) << BID_PREFIX_SHIFT),
+            uint32(_orderOf(packed)),
+            _bidStatus(packed)
+        );
     }
 
     /// @notice What the winner recorded for the job (zero before delivery). Issue 4's settlement reads it.
@@ -497,7 +501,8 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess {
         uint256 commitEnd = block.timestamp + p.commitDuration;
         uint256 revealEnd = commitEnd + p.revealDuration;
         if (
-            p.deliveryDeadline < revealEnd + MIN_DELIVERY_SECONDS || p.deliveryDeadline > revealEnd + MAX_DELIVERY_SECONDS
+            p.deliveryDeadline < revealEnd + MIN_DELIVERY_SECONDS ||
+            p.deliveryDeadline > revealEnd + MAX_DELIVERY_SECONDS
         ) revert AuctionInvalidJob("deliveryDeadline", p.deliveryDeadline);
 
         Config memory c = _config;
@@ -659,5 +664,4 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess {
         _config.escrowed -= uint128(amount);
         _totalCredits += amount;
     }
-
 }

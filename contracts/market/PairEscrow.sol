@@ -268,7 +268,8 @@ contract PairEscrow is IPairEscrow, ProtocolAccess, EIP712, ReentrancyGuardTrans
         uint256 balance = _pairs[msg.sender][node].balance;
         uint256 thawing = thaw.amount + amount;
         // INVARIANT: no more can thaw than the pair holds.
-        if (thawing > balance) revert EscrowInsufficientBalance(balance > thaw.amount ? balance - thaw.amount : 0, amount);
+        if (thawing > balance)
+            revert EscrowInsufficientBalance(balance > thaw.amount ? balance - thaw.amount : 0, amount);
         uint256 endsAt = block.timestamp + _timing.thawPeriod;
         _thaws[msg.sender][node] = Thaw(uint96(thawing), toNode, uint64(endsAt));
         emit ThawRequested(msg.sender, node, toNode, thawing, endsAt);
@@ -347,11 +348,8 @@ contract PairEscrow is IPairEscrow, ProtocolAccess, EIP712, ReentrancyGuardTrans
 
     function _checkThawRelation() private view {
         PackedTiming memory t = _timing;
-        uint256 mustExceed = uint256(t.ticketMaxLifetime) +
-            t.batchCommitLag +
-            t.challengeWindow +
-            t.disputeTime +
-            t.grace;
+        uint256 mustExceed =
+            uint256(t.ticketMaxLifetime) + t.batchCommitLag + t.challengeWindow + t.disputeTime + t.grace;
         // INVARIANT: a thaw outlasts every ticket accepted before it (lifetime + settlement stages + grace).
         if (t.thawPeriod <= mustExceed) revert EscrowThawTooShort(t.thawPeriod, mustExceed);
     }

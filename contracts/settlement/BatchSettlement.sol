@@ -144,7 +144,13 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         } else if (name == "challengerShareBps") {
             p.challengerShareBps = _checkParameter(name, p.challengerShareBps, value, 0, MAX_CHALLENGER_SHARE_BPS);
         } else if (name == "slashFactorBps") {
-            p.slashFactorBps = _checkParameter(name, p.slashFactorBps, value, MIN_SLASH_FACTOR_BPS, MAX_SLASH_FACTOR_BPS);
+            p.slashFactorBps = _checkParameter(
+                name,
+                p.slashFactorBps,
+                value,
+                MIN_SLASH_FACTOR_BPS,
+                MAX_SLASH_FACTOR_BPS
+            );
         } else if (name == "minSlash") {
             p.minSlash = _checkParameter(name, p.minSlash, value, 0, MAX_BOND);
         } else if (name == "batchCommitLag") {
@@ -238,7 +244,10 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         BatchState memory st = _state[batchId];
         if (st.voided) revert SettlementBatchVoided(batchId);
         // INVARIANT: only a leaf held back by a since-cleared challenge is paid here, once.
-        if (_leafStatus[batchId][leaf.index] != LeafStatus.Cleared || !_isChunkSettled(batchId, leaf.index / CHUNK_LEAVES)) {
+        if (
+            _leafStatus[batchId][leaf.index] != LeafStatus.Cleared ||
+            !_isChunkSettled(batchId, leaf.index / CHUNK_LEAVES)
+        ) {
             revert SettlementLeafNotHeld(batchId, leaf.index);
         }
         _verifyLeaf(batchId, header, leaf, proof);
@@ -266,7 +275,12 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         _maybeRelease(batchId, header, st, _chunkCount(header.leafCount));
     }
 
-    function _maybeRelease(uint256 batchId, BatchHeader calldata header, BatchState memory st, uint256 chunks) internal {
+    function _maybeRelease(
+        uint256 batchId,
+        BatchHeader calldata header,
+        BatchState memory st,
+        uint256 chunks
+    ) internal {
         if (st.released || st.voided || st.openChallenges != 0 || st.settledChunks != chunks) return;
         st.released = true;
         _state[batchId] = st;
@@ -302,7 +316,15 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
                 revert SettlementTicketCommittedLate(leaf.index, leaf.expiry, header.committedAt);
             }
             if (t.nextTicket < chunk.tickets.length && chunk.tickets[t.nextTicket].leafIndex == leaf.index) {
-                _payTicketLeaf(header.node, leaf.ref, leaf.requester, leaf.model, leaf.tokens, chunk.tickets[t.nextTicket], t);
+                _payTicketLeaf(
+                    header.node,
+                    leaf.ref,
+                    leaf.requester,
+                    leaf.model,
+                    leaf.tokens,
+                    chunk.tickets[t.nextTicket],
+                    t
+                );
                 ++t.nextTicket;
                 continue;
             }
@@ -451,7 +473,8 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         if (leafIndex >= header.leafCount) {
             revert PositionalMerkle.PositionalMerkleIndexOutOfRange(leafIndex, header.leafCount);
         }
-        if (_leafStatus[batchId][leafIndex] != LeafStatus.None) revert SettlementLeafAlreadyChallenged(batchId, leafIndex);
+        if (_leafStatus[batchId][leafIndex] != LeafStatus.None)
+            revert SettlementLeafAlreadyChallenged(batchId, leafIndex);
         _setLeafStatus(batchId, leafIndex, LeafStatus.Held);
         _challengedBits[batchId][leafIndex >> 8] |= uint256(1) << (leafIndex & 255);
         unchecked {
@@ -648,7 +671,10 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         }
         bytes32 chunkRoot = PositionalMerkle.rootOf(level);
         // A single-chunk batch has depth 0 above the chunk: the empty proof yields the chunk root.
-        if (PositionalMerkle.computeRoot(chunkRoot, chunk.index, _chunkCount(header.leafCount), chunk.proof) != header.root) {
+        if (
+            PositionalMerkle.computeRoot(chunkRoot, chunk.index, _chunkCount(header.leafCount), chunk.proof) !=
+            header.root
+        ) {
             revert SettlementChunkProofInvalid(batchId, chunk.index);
         }
     }

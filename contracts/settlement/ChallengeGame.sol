@@ -217,7 +217,11 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
     }
 
     /// @inheritdoc IChallengeGame
-    function resolveDispute(uint256 batchId, uint32 leafIndex, bool guilty) external onlyRole(RESOLVER_ROLE) nonReentrant {
+    function resolveDispute(
+        uint256 batchId,
+        uint32 leafIndex,
+        bool guilty
+    ) external onlyRole(RESOLVER_ROLE) nonReentrant {
         Challenge storage c = _challenges[batchId][leafIndex];
         if (c.status != ChallengeStatus.Disputed) revert ChallengeWrongStatus(batchId, leafIndex, c.status);
         _close(batchId, _disputeHeaders[batchId], leafIndex, c, !guilty, true, VOID_GUILTY);
@@ -312,15 +316,16 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
             revert ChallengeBadTicketSignature(ticket.requester);
         }
         // INVARIANT: a ticket leaf restates its ticket and claims at most what the ticket allows.
-        bool faithful = ticket.node == header.node &&
-            ticket.requester == leaf.requester &&
-            ticket.model == leaf.model &&
-            ticket.adapter == leaf.adapter &&
-            ticket.input == leaf.input &&
-            ticket.profile == leaf.profile &&
-            ticket.expiry == leaf.expiry &&
-            leaf.tokens <= ticket.maxTokens &&
-            leaf.amount <= uint256(leaf.tokens) * ticket.pricePerToken;
+        bool faithful =
+            ticket.node == header.node &&
+                ticket.requester == leaf.requester &&
+                ticket.model == leaf.model &&
+                ticket.adapter == leaf.adapter &&
+                ticket.input == leaf.input &&
+                ticket.profile == leaf.profile &&
+                ticket.expiry == leaf.expiry &&
+                leaf.tokens <= ticket.maxTokens &&
+                leaf.amount <= uint256(leaf.tokens) * ticket.pricePerToken;
         if (faithful) revert ChallengeNotEquivocation(batchId, leaf.index);
         uint256 slashed = settlement.voidBatch(batchId, header, msg.sender, VOID_TICKET_MISMATCH);
         emit TicketMismatchProven(batchId, leaf.index, msg.sender, slashed);
@@ -380,7 +385,12 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         bytes32 outputHash = Encodings.hashOutput(leaf.profile, data.tokens);
         if (outputHash != leaf.output) revert ChallengeDataMismatch(batchId, leaf.index, leaf.output, outputHash);
         if (data.tokens.length != leaf.tokens) {
-            revert ChallengeDataMismatch(batchId, leaf.index, bytes32(uint256(leaf.tokens)), bytes32(data.tokens.length));
+            revert ChallengeDataMismatch(
+                batchId,
+                leaf.index,
+                bytes32(uint256(leaf.tokens)),
+                bytes32(data.tokens.length)
+            );
         }
     }
 }

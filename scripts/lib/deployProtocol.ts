@@ -1,29 +1,76 @@
 /**
  * Deploys and wires the protocol's contracts through Hardhat's viem helpers, on any network
  * Hardhat can reach (the in-process simulator, a local `hardhat node`, or a configured RPC).
+ * Roles: Staking LOCKER/SLASHER to the market and settlement, NodeRegistry REPUTATION to both,
+ * PairEscrow SETTLER and AuctionMarket SETTLER to the settlement, settlement CHALLENGE to the game.
  */
 import { execSync } from "node:child_process";
-import { parseUnits, type Address } from "viem";
+import { parseUnits, type Address, type Hex } from "viem";
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import type { Deployment } from "../../agents/lib/deployments.ts";
 
-const DAY_SECONDS = 86_400n;
+const HOUR = 3_600n;
+const DAY = 86_400n;
 
-/** Launch defaults; every one is a bounded, evented parameter afterwards (docs/parameters.md). */
+/** Launch defaults; every one is a bounded, evented parameter afterwards. */
 export const DEFAULT_PARAMS = {
   testTokenSupply: parseUnits("100000000", 18),
   maxRoyaltyPerToken: parseUnits("0.001", 18),
   minValidatorStake: parseUnits("1000", 18),
-  unbondingPeriodSeconds: 7n * DAY_SECONDS,
+  unbondingPeriodSeconds: 7n * DAY,
   minNodeStake: parseUnits("1000", 18),
-  reputationHalfLifeSeconds: 30n * DAY_SECONDS,
+  reputationHalfLifeSeconds: 30n * DAY,
   reputationMemoryWeight: parseUnits("100", 18),
+  // Escrow timing: thaw > ticketMaxLifetime + batchCommitLag + challengeWindow + disputeTime + grace.
+  ticketMaxLifetimeSeconds: 1n * HOUR,
+  batchCommitLagSeconds: 1n * HOUR,
+  challengeWindowSeconds: 1n * HOUR,
+  revealPeriodSeconds: 10n * 60n,
+  responseWindowSeconds: 1n * HOUR,
+  disputeTimeSeconds: 1n * DAY,
+  graceSeconds: 1n * HOUR,
+  thawPeriodSeconds: 3n * DAY,
+  reclaimDelaySeconds: 1n * DAY,
+  // Settlement and challenges (docs/economics.md explains the defaults).
+  lockFactorBps: 20_000n,
+  protocolFeeBps: 200n,
+  challengerShareBps: 1_000n,
+  committeeShareBps: 2_000n,
+  slashFactorBps: 10_000n,
+  minSlash: parseUnits("10", 18),
+  challengeBond: parseUnits("5", 18),
 } as const;
 export type ProtocolParams = { -readonly [K in keyof typeof DEFAULT_PARAMS]: bigint };
 
+/** Short windows for local demos and tests (seconds instead of hours). */
+export const DEMO_PARAMS: Partial<ProtocolParams> = {
+  ticketMaxLifetimeSeconds: 600n,
+  batchCommitLagSeconds: 600n,
+  challengeWindowSeconds: 20n,
+  revealPeriodSeconds: 10n,
+  responseWindowSeconds: 20n,
+  disputeTimeSeconds: 120n,
+  graceSeconds: 60n,
+  thawPeriodSeconds: 1_500n,
+  reclaimDelaySeconds: 120n,
+};
+
+export const PROTOCOL_CONTRACTS = [
+  "TestToken",
+  "ModelRegistry",
+  "Staking",
+  "NodeRegistry",
+  "PairEscrow",
+  "AuctionMarket",
+  "BatchSettlement",
+  "ChallengeGame",
+] as const;
+export type ProtocolContract = (typeof PROTOCOL_CONTRACTS)[number];
+
 export type DeployedProtocol = {
   deployment: Deployment;
-  addresses: { TestToken: Address; ModelRegistry: Address; Staking: Address; NodeRegistry: Address };
+  addresses: Record<ProtocolContract, Address>;
+  params: ProtocolParams;
 };
 
 function gitCommit(): string {
@@ -38,7 +85,7 @@ function gitCommit(): string {
 
 export async function deployProtocol(
   viem: HardhatViemHelpers,
-  options: { params?: Partial<ProtocolParams>; log?: (line: string) => void } = {},
+  options: { params?: Partial<ProtocolParams>; treasury?: Address; log?: (line: string) => void } = {},
 ): Promise<DeployedProtocol> {
   const p: ProtocolParams = { ...DEFAULT_PARAMS, ...options.params };
   const log = options.log ?? ((): void => {});
@@ -46,22 +93,24 @@ export async function deployProtocol(
   const [deployer] = await viem.getWalletClients();
   if (!deployer) throw new Error("No deployer account is configured for this network.");
   const admin = deployer.account.address;
+  const treasury = options.treasury ?? admin;
   const chainId = await publicClient.getChainId();
-  const startBlock = Number(await publicClient.getBlockNumber());
-
-  const blockOf = async (address: Address): Promise<number> => {
-    // The contract exists from the block after the last one without code; deploys are sequential
-    // here, so the current block number is the deploy block.
-    void address;
-    return Number(await publicClient.getBlockNumber());
+  const startBlock = Number(await publicClient.getBlockNumber()) + 1;
+  const blocks: Partial<Record<ProtocolContract, number>> = {};
+  const wait = async (hash: Hex): Promise<void> => {
+    const r = await publicClient.waitForTransactionReceipt({ hash });
+    if (r.status !== "success") throw new Error(`deployment transaction ${hash} reverted`);
+  };
+  const mark = async (name: ProtocolContract): Promise<void> => {
+    blocks[name] = Number(await publicClient.getBlockNumber());
   };
 
   log("deploying TestToken");
   const token = await viem.deployContract("TestToken", [p.testTokenSupply]);
-  const tokenBlock = await blockOf(token.address);
+  await mark("TestToken");
   log("deploying ModelRegistry");
   const models = await viem.deployContract("ModelRegistry", [admin, p.maxRoyaltyPerToken]);
-  const modelsBlock = await blockOf(models.address);
+  await mark("ModelRegistry");
   log("deploying Staking");
   const staking = await viem.deployContract("Staking", [
     token.address,
@@ -70,7 +119,7 @@ export async function deployProtocol(
     p.minValidatorStake,
     p.unbondingPeriodSeconds,
   ]);
-  const stakingBlock = await blockOf(staking.address);
+  await mark("Staking");
   log("deploying NodeRegistry");
   const nodes = await viem.deployContract("NodeRegistry", [
     admin,
@@ -80,29 +129,100 @@ export async function deployProtocol(
     p.reputationHalfLifeSeconds,
     p.reputationMemoryWeight,
   ]);
-  const nodesBlock = await blockOf(nodes.address);
+  await mark("NodeRegistry");
+  log("deploying PairEscrow");
+  const escrow = await viem.deployContract("PairEscrow", [
+    admin,
+    token.address,
+    {
+      thawPeriod: p.thawPeriodSeconds,
+      ticketMaxLifetime: p.ticketMaxLifetimeSeconds,
+      batchCommitLag: p.batchCommitLagSeconds,
+      // The escrow's window covers the settlement's challenge window and reveal period.
+      challengeWindow: p.challengeWindowSeconds + p.revealPeriodSeconds + p.responseWindowSeconds,
+      disputeTime: p.disputeTimeSeconds,
+      grace: p.graceSeconds,
+    },
+  ]);
+  await mark("PairEscrow");
+  log("deploying AuctionMarket");
+  const market = await viem.deployContract("AuctionMarket", [
+    admin,
+    token.address,
+    staking.address,
+    nodes.address,
+    treasury,
+  ]);
+  await mark("AuctionMarket");
+  log("deploying BatchSettlement");
+  const settlement = await viem.deployContract("BatchSettlement", [
+    admin,
+    token.address,
+    staking.address,
+    nodes.address,
+    models.address,
+    escrow.address,
+    treasury,
+    {
+      lockFactorBps: p.lockFactorBps,
+      challengeWindow: p.challengeWindowSeconds,
+      revealPeriod: p.revealPeriodSeconds,
+      protocolFeeBps: p.protocolFeeBps,
+      challengerShareBps: p.challengerShareBps,
+      slashFactorBps: p.slashFactorBps,
+      minSlash: p.minSlash,
+      batchCommitLag: p.batchCommitLagSeconds,
+    },
+  ]);
+  await mark("BatchSettlement");
+  log("deploying ChallengeGame");
+  const game = await viem.deployContract("ChallengeGame", [
+    admin,
+    token.address,
+    settlement.address,
+    staking.address,
+    nodes.address,
+    escrow.address,
+    p.challengeBond,
+    p.responseWindowSeconds,
+    p.reclaimDelaySeconds,
+    p.committeeShareBps,
+  ]);
+  await mark("ChallengeGame");
 
+  log("granting roles");
+  const lockerRole = await staking.read.LOCKER_ROLE();
+  const slasherRole = await staking.read.SLASHER_ROLE();
+  const repRole = await nodes.read.REPUTATION_ROLE();
+  for (const who of [market.address, settlement.address]) {
+    await wait(await staking.write.grantRole([lockerRole, who]));
+    await wait(await staking.write.grantRole([slasherRole, who]));
+    await wait(await nodes.write.grantRole([repRole, who]));
+  }
+  await wait(await escrow.write.grantRole([await escrow.read.SETTLER_ROLE(), settlement.address]));
+  await wait(await settlement.write.grantRole([await settlement.read.CHALLENGE_ROLE(), game.address]));
+  await wait(await settlement.write.setAuctionMarket([market.address]));
+
+  const addresses: Record<ProtocolContract, Address> = {
+    TestToken: token.address,
+    ModelRegistry: models.address,
+    Staking: staking.address,
+    NodeRegistry: nodes.address,
+    PairEscrow: escrow.address,
+    AuctionMarket: market.address,
+    BatchSettlement: settlement.address,
+    ChallengeGame: game.address,
+  };
   const deployment: Deployment = {
     chainId,
-    deployBlock: startBlock + 1,
+    deployBlock: startBlock,
     deployedAt: new Date().toISOString(),
     commit: gitCommit(),
     deployer: admin,
     token: { address: token.address, isTestToken: true },
-    contracts: {
-      TestToken: { address: token.address, block: tokenBlock },
-      ModelRegistry: { address: models.address, block: modelsBlock },
-      Staking: { address: staking.address, block: stakingBlock },
-      NodeRegistry: { address: nodes.address, block: nodesBlock },
-    },
+    contracts: Object.fromEntries(
+      PROTOCOL_CONTRACTS.map((n) => [n, { address: addresses[n], block: blocks[n] ?? startBlock }]),
+    ),
   };
-  return {
-    deployment,
-    addresses: {
-      TestToken: token.address,
-      ModelRegistry: models.address,
-      Staking: staking.address,
-      NodeRegistry: nodes.address,
-    },
-  };
+  return { deployment, addresses, params: p };
 }

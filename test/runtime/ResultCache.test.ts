@@ -3,7 +3,13 @@ import type { Hex } from "viem";
 import { ResultCache, type ResultKey } from "../../agents/runtime/ResultCache.ts";
 
 const h = (n: number): Hex => `0x${n.toString(16).padStart(64, "0")}`;
-const key = (i: number, over: Partial<ResultKey> = {}): ResultKey => ({ model: h(1), adapter: h(0), profile: h(2), input: h(100 + i), ...over });
+const key = (i: number, over: Partial<ResultKey> = {}): ResultKey => ({
+  model: h(1),
+  adapter: h(0),
+  profile: h(2),
+  input: h(100 + i),
+  ...over,
+});
 
 describe("ResultCache", () => {
   it("hits for the same requester and key, misses otherwise, and reports the hit ratio", () => {

@@ -45,9 +45,17 @@ describe("backend", () => {
 
 describe("model store", () => {
   it("reads metadata and caches the sha256 by path, size and mtime", async () => {
-    expect(q8.info).toMatchObject({ architecture: "llama", quantization: "MOSTLY_Q8_0", contextLength: 1024, vocabSize: 260 });
+    expect(q8.info).toMatchObject({
+      architecture: "llama",
+      quantization: "MOSTLY_Q8_0",
+      contextLength: 1024,
+      vocabSize: 260,
+    });
     expect(q8.info.parameters).toBeGreaterThan(800_000);
-    const cache = JSON.parse(readFileSync(join(dir, "data", "model-hashes.json"), "utf8")) as Record<string, { sha256: string }>;
+    const cache = JSON.parse(readFileSync(join(dir, "data", "model-hashes.json"), "utf8")) as Record<
+      string,
+      { sha256: string }
+    >;
     expect(cache[q8Path]?.sha256).toBe(q8.sha256);
     expect(await rt.store.sha256(q8Path)).toBe(q8.sha256);
   });
@@ -95,7 +103,12 @@ describe("model store", () => {
 describe("tokenizer", () => {
   it("round-trips any UTF-8 text through the byte-level SPM vocab", async () => {
     const p = rt.profile({ model: q8.id, threads: 1 });
-    for (const text of ["Hello, wörld!", "日本語 🙂 emoji\n\ttabs  and  double spaces ", " leading space", "\u0000\u007f\u00ff"]) {
+    for (const text of [
+      "Hello, wörld!",
+      "日本語 🙂 emoji\n\ttabs  and  double spaces ",
+      " leading space",
+      "\u0000\u007f\u00ff",
+    ]) {
       const tokens = await rt.promptTokens(p, text);
       expect(tokens[0]).toBe(1); // BOS
       expect(await rt.detokenize(p, tokens.slice(1))).toBe(text);
@@ -107,23 +120,47 @@ describe("determinism (flash attention off)", () => {
   it("gives identical token ids across thread counts, batch sizes and runs", async () => {
     const base = await rt.generate(rt.profile({ model: q8.id, threads: 1, batchSize: 512, contextSize: 256 }), input());
     expect(base.tokens).toHaveLength(48);
-    for (const [threads, batchSize] of [[2, 512], [1, 8], [2, 3], [1, 512]] as const) {
+    for (const [threads, batchSize] of [
+      [2, 512],
+      [1, 8],
+      [2, 3],
+      [1, 512],
+    ] as const) {
       const r = await rt.generate(rt.profile({ model: q8.id, threads, batchSize, contextSize: 256 }), input());
       expect(r.tokens, `threads ${threads} batch ${batchSize}`).toEqual(base.tokens);
     }
   });
 
   it("gives identical token ids in another process", async () => {
-    const here = await rt.generate(rt.profile({ model: q8.id, threads: 1, batchSize: 64, contextSize: 512 }), input(32));
-    const { stdout } = await run(process.execPath, [join(import.meta.dirname, "fixtures", "generateChild.ts"), q8Path, "1", "64", PROMPT, "32"]);
-    const child = JSON.parse(stdout.trim().split("\n").at(-1)!) as { tokens: number[]; outputHash: string; profileHash: string };
+    const here = await rt.generate(
+      rt.profile({ model: q8.id, threads: 1, batchSize: 64, contextSize: 512 }),
+      input(32),
+    );
+    const { stdout } = await run(process.execPath, [
+      join(import.meta.dirname, "fixtures", "generateChild.ts"),
+      q8Path,
+      "1",
+      "64",
+      PROMPT,
+      "32",
+    ]);
+    const child = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+      tokens: number[];
+      outputHash: string;
+      profileHash: string;
+    };
     expect(child.tokens).toEqual(here.tokens);
     expect(child.profileHash).toBe(here.profileHash);
     expect(child.outputHash).toBe(here.outputHash);
   });
 
   it("reproduces temperature sampling with the same seed and changes with another seed", async () => {
-    const p = rt.profile({ model: q8.id, threads: 1, contextSize: 256, sampler: { kind: SAMPLER_TEMPERATURE, temperatureMilli: 1500 } });
+    const p = rt.profile({
+      model: q8.id,
+      threads: 1,
+      contextSize: 256,
+      sampler: { kind: SAMPLER_TEMPERATURE, temperatureMilli: 1500 },
+    });
     const a = await rt.generate(p, { ...input(), seed: 42n });
     const b = await rt.generate(p, { ...input(), seed: 42n });
     const c = await rt.generate(p, { ...input(), seed: 43n });
@@ -134,7 +171,12 @@ describe("determinism (flash attention off)", () => {
 
   it("applies a repeat penalty only when the profile asks for one", async () => {
     const plain = await rt.generate(rt.profile({ model: q8.id, threads: 1, contextSize: 256 }), input(48));
-    const penalized = rt.profile({ model: q8.id, threads: 1, contextSize: 256, sampler: { repeatPenaltyMilli: 1300, repeatLastN: 64 } });
+    const penalized = rt.profile({
+      model: q8.id,
+      threads: 1,
+      contextSize: 256,
+      sampler: { repeatPenaltyMilli: 1300, repeatLastN: 64 },
+    });
     const a = await rt.generate(penalized, input(48));
     const b = await rt.generate(penalized, input(48));
     expect(a.tokens).not.toEqual(plain.tokens);
@@ -156,7 +198,16 @@ describe("determinism (flash attention off)", () => {
     const stop = full.text.slice(10, 12);
     const seen: number[] = [];
     let streamed = "";
-    const r = await rt.generate(p, { ...input(40), stop: [stop] }, { onToken: (e) => { seen.push(e.token); streamed += e.text; } });
+    const r = await rt.generate(
+      p,
+      { ...input(40), stop: [stop] },
+      {
+        onToken: (e) => {
+          seen.push(e.token);
+          streamed += e.text;
+        },
+      },
+    );
     expect(r.stopReason).toBe("stop");
     expect(seen).toEqual(r.tokens);
     expect(r.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
@@ -183,7 +234,14 @@ describe("bad requests", () => {
 
 describe("LoRA adapters", () => {
   it("change the output deterministically and are identified by sha256", async () => {
-    const lora = await makeLoraAdapter({ preset: "tiny", seed: 9n, rank: 8, alpha: 8, out: join(dir, "lora.gguf"), strength: 1 });
+    const lora = await makeLoraAdapter({
+      preset: "tiny",
+      seed: 9n,
+      rank: 8,
+      alpha: 8,
+      out: join(dir, "lora.gguf"),
+      strength: 1,
+    });
     const a = await rt.store.registerAdapter(lora.path, q8.id);
     expect(a.id).toBe(`0x${lora.sha256}`);
     const plain = rt.profile({ model: q8.id, threads: 1, contextSize: 256 });

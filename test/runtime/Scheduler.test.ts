@@ -70,8 +70,10 @@ describe("Scheduler", () => {
     const blocker = gate("x");
     const pb = s.submit({ requester: "z", model: "m", run: blocker.run });
     const ps: Promise<unknown>[] = [];
-    for (let i = 0; i < 4; i++) ps.push(s.submit({ requester: "alice", model: "m", run: async () => order.push(`a${i}`) }));
-    for (let i = 0; i < 2; i++) ps.push(s.submit({ requester: "bob", model: "m", run: async () => order.push(`b${i}`) }));
+    for (let i = 0; i < 4; i++)
+      ps.push(s.submit({ requester: "alice", model: "m", run: async () => order.push(`a${i}`) }));
+    for (let i = 0; i < 2; i++)
+      ps.push(s.submit({ requester: "bob", model: "m", run: async () => order.push(`b${i}`) }));
     ps.push(s.submit({ requester: "carol", model: "m", run: async () => order.push("c0") }));
     blocker.release();
     await pb;
@@ -93,7 +95,9 @@ describe("Scheduler", () => {
     await p1;
     await tick();
     expect(ran).toBe(false);
-    await expect(s.submit({ requester: "a", model: "m", run: async () => 1, signal: AbortSignal.abort() })).rejects.toBeInstanceOf(CancelledError);
+    await expect(
+      s.submit({ requester: "a", model: "m", run: async () => 1, signal: AbortSignal.abort() }),
+    ).rejects.toBeInstanceOf(CancelledError);
   });
 
   it("cancels a running job by aborting the signal it was given", async () => {
@@ -124,8 +128,24 @@ describe("Scheduler", () => {
 
   it("passes job errors through and keeps going", async () => {
     const s = new Scheduler({ capacity: 10, concurrency: 1 });
-    await expect(s.submit({ requester: "a", model: "m", run: async () => { throw new Error("boom"); } })).rejects.toThrow("boom");
-    await expect(s.submit({ requester: "a", model: "m", run: () => { throw new Error("sync boom"); } })).rejects.toThrow("sync boom");
+    await expect(
+      s.submit({
+        requester: "a",
+        model: "m",
+        run: async () => {
+          throw new Error("boom");
+        },
+      }),
+    ).rejects.toThrow("boom");
+    await expect(
+      s.submit({
+        requester: "a",
+        model: "m",
+        run: () => {
+          throw new Error("sync boom");
+        },
+      }),
+    ).rejects.toThrow("sync boom");
     expect(await s.submit({ requester: "a", model: "m", run: async () => "ok" })).toBe("ok");
   });
 

@@ -15,7 +15,12 @@ let q8: ModelRecord;
 let q4: ModelRecord;
 let profile: Profile;
 let honest: number[];
-const input: InferenceInput = { prompt: "Once upon a time, in a land far away, there was a little", maxTokens: 64, stop: [], seed: 0n };
+const input: InferenceInput = {
+  prompt: "Once upon a time, in a land far away, there was a little",
+  maxTokens: 64,
+  stop: [],
+  seed: 0n,
+};
 
 beforeAll(async () => {
   const a = await makeModel({ preset: "tiny", quant: "q8_0", seed: 1n, out: join(dir, "q8.gguf") });
@@ -49,7 +54,11 @@ describe("Verifier", () => {
   });
 
   it("passes an honest leaf re-scored with other threads and batch size", async () => {
-    const v = await verifier.verify(input, honest, profile, { mode: "rescore", rescoreThreads: 2, rescoreBatchSize: 16 });
+    const v = await verifier.verify(input, honest, profile, {
+      mode: "rescore",
+      rescoreThreads: 2,
+      rescoreBatchSize: 16,
+    });
     expect(v.pass, v.reason).toBe(true);
   });
 

@@ -29,7 +29,8 @@ describe("SeededRandom", () => {
 
 describe("quantize", () => {
   it("converts halves with round-to-nearest-even", () => {
-    for (const v of [0, 1, -2, 0.5, 65504, 1e-5, -3.14159, 6e-8]) expect(Math.abs(fromHalf(toHalf(v)) - v)).toBeLessThanOrEqual(Math.abs(v) * 1e-3 + 6e-8);
+    for (const v of [0, 1, -2, 0.5, 65504, 1e-5, -3.14159, 6e-8])
+      expect(Math.abs(fromHalf(toHalf(v)) - v)).toBeLessThanOrEqual(Math.abs(v) * 1e-3 + 6e-8);
     expect(toHalf(1)).toBe(0x3c00);
     expect(toHalf(-2)).toBe(0xc000);
     expect(toHalf(1e6)).toBe(0x7c00); // overflow to infinity
@@ -45,7 +46,8 @@ describe("quantize", () => {
     const q4 = Buffer.alloc(36);
     expect(encode("q4_0", src, q4)).toBe(36);
     const d4 = fromHalf(q4.readUInt16LE(0));
-    for (let j = 0; j < 16; j++) expect(Math.abs(((q4[2 + j]! & 15) - 8) * d4 - src[j]!)).toBeLessThanOrEqual(Math.abs(d4) * 1.01);
+    for (let j = 0; j < 16; j++)
+      expect(Math.abs(((q4[2 + j]! & 15) - 8) * d4 - src[j]!)).toBeLessThanOrEqual(Math.abs(d4) * 1.01);
   });
 });
 
@@ -66,7 +68,10 @@ describe("makeModel", () => {
     for (const quant of ["f32", "f16", "q8_0", "q4_0"] as const) {
       const m = await makeModel({ preset: "tiny", quant, seed: 1n, out: join(dir, `t-${quant}.gguf`) });
       const info = await readGgufFileInfo(m.path, { sourceType: "filesystem", logWarnings: false });
-      const meta = info.metadata as unknown as { general: { architecture: string }; tokenizer: { ggml: { model: string; tokens: string[]; token_type: number[] }; chat_template: string } };
+      const meta = info.metadata as unknown as {
+        general: { architecture: string };
+        tokenizer: { ggml: { model: string; tokens: string[]; token_type: number[] }; chat_template: string };
+      };
       expect(info.version).toBe(3);
       expect(meta.general.architecture).toBe("llama");
       expect(meta.tokenizer.ggml.model).toBe("llama");
@@ -82,7 +87,10 @@ describe("makeModel", () => {
   it("writes a LoRA adapter with the shapes llama.cpp checks", async () => {
     const a = await makeLoraAdapter({ preset: "tiny", seed: 1n, rank: 4, alpha: 4, out: join(dir, "lora.gguf") });
     const info = await readGgufFileInfo(a.path, { sourceType: "filesystem", logWarnings: false });
-    const meta = info.metadata as unknown as { general: { type: string }; adapter: { type: string; lora: { alpha: number } } };
+    const meta = info.metadata as unknown as {
+      general: { type: string };
+      adapter: { type: string; lora: { alpha: number } };
+    };
     expect(meta.general.type).toBe("adapter");
     expect(meta.adapter.type).toBe("lora");
     expect(meta.adapter.lora.alpha).toBe(4);
@@ -96,7 +104,12 @@ describe("makeModel", () => {
 describe("scripts/model-make.ts", () => {
   const cli = join(import.meta.dirname, "..", "..", "scripts", "model-make.ts");
   it("writes the same file for the same flags and prints its sha256", () => {
-    const run = (out: string) => JSON.parse(execFileSync(process.execPath, [cli, "--preset", "tiny", "--quant", "q4_0", "--seed", "3", "--out", out], { encoding: "utf8" })) as { sha256: string; parameters: number };
+    const run = (out: string) =>
+      JSON.parse(
+        execFileSync(process.execPath, [cli, "--preset", "tiny", "--quant", "q4_0", "--seed", "3", "--out", out], {
+          encoding: "utf8",
+        }),
+      ) as { sha256: string; parameters: number };
     const a = run(join(dir, "cli-a.gguf"));
     const b = run(join(dir, "cli-b.gguf"));
     expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);

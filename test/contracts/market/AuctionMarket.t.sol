@@ -56,7 +56,8 @@ contract AuctionMarketTest is MarketFixture {
 
     /// @dev Encodings.hashInput for an empty stop list (the library takes calldata).
     function _hashInput(string memory prompt, uint64 seed) internal pure returns (bytes32) {
-        return keccak256(abi.encode(Encodings.INPUT_TYPEHASH, keccak256(bytes(prompt)), MAX_TOKENS, keccak256(""), seed));
+        return
+            keccak256(abi.encode(Encodings.INPUT_TYPEHASH, keccak256(bytes(prompt)), MAX_TOKENS, keccak256(""), seed));
     }
 
     function _commit(uint256 jobId, address bidder, uint256 price) internal {
@@ -77,7 +78,11 @@ contract AuctionMarketTest is MarketFixture {
         vm.warp(market.getJob(jobId).revealEnd);
     }
 
-    function _wrongPhase(uint256 jobId, IAuctionMarket.Phase cur, IAuctionMarket.Phase exp) internal pure returns (bytes memory) {
+    function _wrongPhase(
+        uint256 jobId,
+        IAuctionMarket.Phase cur,
+        IAuctionMarket.Phase exp
+    ) internal pure returns (bytes memory) {
         return abi.encodeWithSelector(IAuctionMarket.AuctionWrongPhase.selector, jobId, cur, exp);
     }
 
@@ -119,24 +124,36 @@ contract AuctionMarketTest is MarketFixture {
         market.postJob(p, "x", none, 0);
         p = _params();
         p.reservePricePerToken = 0;
-        vm.expectRevert(abi.encodeWithSelector(IAuctionMarket.AuctionInvalidJob.selector, bytes32("reservePricePerToken"), 0));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAuctionMarket.AuctionInvalidJob.selector, bytes32("reservePricePerToken"), 0)
+        );
         market.postJob(p, "x", none, 0);
         p = _params();
         p.minReputation = 1e18 + 1;
-        vm.expectRevert(abi.encodeWithSelector(IAuctionMarket.AuctionInvalidJob.selector, bytes32("minReputation"), 1e18 + 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAuctionMarket.AuctionInvalidJob.selector, bytes32("minReputation"), 1e18 + 1)
+        );
         market.postJob(p, "x", none, 0);
         p = _params();
         p.commitDuration = 1;
-        vm.expectRevert(abi.encodeWithSelector(IAuctionMarket.AuctionInvalidJob.selector, bytes32("commitDuration"), 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAuctionMarket.AuctionInvalidJob.selector, bytes32("commitDuration"), 1)
+        );
         market.postJob(p, "x", none, 0);
         p = _params();
         p.revealDuration = 8 days;
-        vm.expectRevert(abi.encodeWithSelector(IAuctionMarket.AuctionInvalidJob.selector, bytes32("revealDuration"), 8 days));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAuctionMarket.AuctionInvalidJob.selector, bytes32("revealDuration"), 8 days)
+        );
         market.postJob(p, "x", none, 0);
         p = _params();
         p.deliveryDeadline = uint32(block.timestamp + 2 hours);
         vm.expectRevert(
-            abi.encodeWithSelector(IAuctionMarket.AuctionInvalidJob.selector, bytes32("deliveryDeadline"), p.deliveryDeadline)
+            abi.encodeWithSelector(
+                IAuctionMarket.AuctionInvalidJob.selector,
+                bytes32("deliveryDeadline"),
+                p.deliveryDeadline
+            )
         );
         market.postJob(p, "x", none, 0);
         vm.stopPrank();
@@ -395,7 +412,9 @@ contract AuctionMarketTest is MarketFixture {
         market.reserveBondStake(0);
         market.reserveBondStake(3e18);
         assertEq(staking.lockedOf(node1), 3e18, "locked");
-        vm.expectRevert(abi.encodeWithSelector(IAuctionMarket.AuctionInsufficientBondStake.selector, node1, 3e18, 4e18));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAuctionMarket.AuctionInsufficientBondStake.selector, node1, 3e18, 4e18)
+        );
         market.releaseBondStake(4e18);
         vm.expectRevert(IAuctionMarket.AuctionZeroAmount.selector);
         market.releaseBondStake(0);
@@ -437,7 +456,9 @@ contract AuctionMarketTest is MarketFixture {
         vm.expectRevert(abi.encodeWithSelector(IAuctionMarket.AuctionNotWinner.selector, jobId, node2, node1));
         market.deliver(jobId, bytes32(0), 1);
         vm.prank(node1);
-        vm.expectRevert(abi.encodeWithSelector(IAuctionMarket.AuctionTooManyTokens.selector, MAX_TOKENS + 1, MAX_TOKENS));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAuctionMarket.AuctionTooManyTokens.selector, MAX_TOKENS + 1, MAX_TOKENS)
+        );
         market.deliver(jobId, bytes32(0), MAX_TOKENS + 1);
     }
 
@@ -506,7 +527,12 @@ contract AuctionMarketTest is MarketFixture {
         vm.warp(block.timestamp + 30 minutes);
         vm.prank(requester);
         vm.expectRevert(
-            abi.encodeWithSelector(IAuctionMarket.AuctionInputMismatch.selector, jobId, _inputHash(), _hashInput("hellO", 7))
+            abi.encodeWithSelector(
+                IAuctionMarket.AuctionInputMismatch.selector,
+                jobId,
+                _inputHash(),
+                _hashInput("hellO", 7)
+            )
         );
         market.postInput(jobId, "hellO", new string[](0), 7);
         vm.prank(node2);
@@ -522,7 +548,11 @@ contract AuctionMarketTest is MarketFixture {
         market.resolveUnreachable(jobId);
         vm.prank(node1);
         market.deliver(jobId, keccak256("o"), 10);
-        assertEq(market.creditOf(requester), PRICE_ESCROW - 10 * RESERVE - (10 * uint256(RESERVE) + 99) / 100 + 1e18, "bond back");
+        assertEq(
+            market.creditOf(requester),
+            PRICE_ESCROW - 10 * RESERVE - (10 * uint256(RESERVE) + 99) / 100 + 1e18,
+            "bond back"
+        );
     }
 
     function test_flag_noAnswer_postingBondToWinner() public {
@@ -535,7 +565,11 @@ contract AuctionMarketTest is MarketFixture {
         market.claimRefund(jobId);
         vm.prank(requester);
         vm.expectRevert(
-            abi.encodeWithSelector(IAuctionMarket.AuctionInputWindowClosed.selector, jobId, block.timestamp - 1 days - 1 + 1 hours + 0)
+            abi.encodeWithSelector(
+                IAuctionMarket.AuctionInputWindowClosed.selector,
+                jobId,
+                block.timestamp - 1 days - 1 + 1 hours + 0
+            )
         );
         market.postInput(jobId, "hello", new string[](0), 7);
         market.resolveUnreachable(jobId);
@@ -571,7 +605,13 @@ contract AuctionMarketTest is MarketFixture {
         market.setParameter("inputWindow", 2 hours);
         market.setParameter("postingBond", 5e18);
         vm.expectRevert(
-            abi.encodeWithSelector(IProtocolAccess.GovernanceParameterOutOfRange.selector, bytes32("protocolFeeBps"), 1_001, 0, 1_000)
+            abi.encodeWithSelector(
+                IProtocolAccess.GovernanceParameterOutOfRange.selector,
+                bytes32("protocolFeeBps"),
+                1_001,
+                0,
+                1_000
+            )
         );
         market.setParameter("protocolFeeBps", 1_001);
         vm.expectRevert(abi.encodeWithSelector(IAuctionMarket.AuctionUnknownParameter.selector, bytes32("x")));

@@ -87,7 +87,12 @@ abstract contract MarketFixture is CoreFixture {
         return abi.encodePacked(r, s, v);
     }
 
-    function _ticket(address node, uint64 sequence, uint32 maxTokens, uint256 price) internal view returns (Encodings.Ticket memory) {
+    function _ticket(
+        address node,
+        uint64 sequence,
+        uint32 maxTokens,
+        uint256 price
+    ) internal view returns (Encodings.Ticket memory) {
         return
             Encodings.Ticket({
                 requester: requester,
@@ -103,8 +108,18 @@ abstract contract MarketFixture is CoreFixture {
             });
     }
 
-    function _voucher(address node, uint256 cumulative, uint64 through) internal view returns (Encodings.Voucher memory) {
-        return Encodings.Voucher({requester: requester, node: node, cumulativeAmount: cumulative, throughSequence: through});
+    function _voucher(
+        address node,
+        uint256 cumulative,
+        uint64 through
+    ) internal view returns (Encodings.Voucher memory) {
+        return
+            Encodings.Voucher({
+                requester: requester,
+                node: node,
+                cumulativeAmount: cumulative,
+                throughSequence: through
+            });
     }
 
     function _signTicket(uint256 key, Encodings.Ticket memory t) internal view returns (bytes memory) {

@@ -22,7 +22,9 @@ contract PairEscrowTest is MarketFixture {
     function test_constructor_thawTooShort_reverts() public {
         IPairEscrow.Timing memory t = _timing();
         t.thawPeriod = 6 days + 1 hours; // equals the sum: must exceed it
-        vm.expectRevert(abi.encodeWithSelector(IPairEscrow.EscrowThawTooShort.selector, t.thawPeriod, 6 days + 1 hours));
+        vm.expectRevert(
+            abi.encodeWithSelector(IPairEscrow.EscrowThawTooShort.selector, t.thawPeriod, 6 days + 1 hours)
+        );
         new PairEscrow(admin, token, t);
     }
 
@@ -52,7 +54,9 @@ contract PairEscrowTest is MarketFixture {
 
     function test_setTiming_breaksRelation_revertsWithBothSides() public {
         vm.prank(admin);
-        vm.expectRevert(abi.encodeWithSelector(IPairEscrow.EscrowThawTooShort.selector, THAW_SECONDS, 10 days + 1 hours));
+        vm.expectRevert(
+            abi.encodeWithSelector(IPairEscrow.EscrowThawTooShort.selector, THAW_SECONDS, 10 days + 1 hours)
+        );
         escrow.setTiming("disputeTime", 7 days);
     }
 
@@ -417,7 +421,9 @@ contract PairEscrowTest is MarketFixture {
         sig = _signTicket(REQUESTER_KEY, t);
         vm.warp(deadline + 1);
         vm.prank(settler);
-        vm.expectRevert(abi.encodeWithSelector(IPairEscrow.EscrowTicketExpired.selector, t.expiry, deadline, deadline + 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IPairEscrow.EscrowTicketExpired.selector, t.expiry, deadline, deadline + 1)
+        );
         escrow.redeemTicket(t, sig, 1);
     }
 
@@ -526,7 +532,7 @@ contract PairEscrowTest is MarketFixture {
         uint256 owed; // what honest vouchers say after each ticket
         uint256[] memory cum = new uint256[](n + 1);
         for (uint64 s = 1; s <= n; ++s) {
-            owed += (uint256(keccak256(abi.encode(seed, s))) % 10 + 1) * 1e18;
+            owed += ((uint256(keccak256(abi.encode(seed, s))) % 10) + 1) * 1e18;
             cum[s] = owed;
         }
         for (uint256 step; step < 12; ++step) {
@@ -586,11 +592,7 @@ contract PairEscrowTest is MarketFixture {
         e.completeWithdraw(node1);
         assertEq(rt.reentries(), 1, "reentered once");
         assertFalse(rt.lastCallSucceeded(), "reentrant call failed");
-        assertEq(
-            bytes4(rt.lastReturnData()),
-            ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector,
-            "guard"
-        );
+        assertEq(bytes4(rt.lastReturnData()), ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector, "guard");
         assertEq(rt.balanceOf(address(e)), 60e18, "held = escrow");
         (uint256 escrowed, ) = e.totals();
         assertEq(escrowed, 60e18, "escrowed");

@@ -44,7 +44,9 @@ contract ChallengeGameTest is SettlementFixture {
         vm.startPrank(node);
         vm.expectRevert(abi.encodeWithSelector(IBatchSettlement.SettlementBadLeafCount.selector, 0, 1 << 16));
         settlement.commitBatch(bytes32(uint256(1)), 0, 1);
-        vm.expectRevert(abi.encodeWithSelector(IBatchSettlement.SettlementBadLeafCount.selector, (1 << 16) + 1, 1 << 16));
+        vm.expectRevert(
+            abi.encodeWithSelector(IBatchSettlement.SettlementBadLeafCount.selector, (1 << 16) + 1, 1 << 16)
+        );
         settlement.commitBatch(bytes32(uint256(1)), uint32((1 << 16) + 1), 1);
         vm.stopPrank();
     }
@@ -72,7 +74,11 @@ contract ChallengeGameTest is SettlementFixture {
         assertEq(settlement.stateOf(batchId).openChallenges, 1, "open");
         Encodings.Leaf[] memory ls = _mem();
         game.respondToChallenge(batchId, h, ls[2], _proof(ls, 2), _data(2));
-        assertEq(uint256(game.challengeOf(batchId, 2).status), uint256(IChallengeGame.ChallengeStatus.Cleared), "cleared");
+        assertEq(
+            uint256(game.challengeOf(batchId, 2).status),
+            uint256(IChallengeGame.ChallengeStatus.Cleared),
+            "cleared"
+        );
         assertEq(uint256(settlement.leafStatusOf(batchId, 2)), uint256(IBatchSettlement.LeafStatus.Cleared), "leaf");
         assertEq(game.creditOf(node), BOND, "bond compensates the node");
         assertEq(settlement.stateOf(batchId).openChallenges, 0, "closed");
@@ -257,7 +263,11 @@ contract ChallengeGameTest is SettlementFixture {
         _challenge(batchId, h, 3, Encodings.CHALLENGE_WRONG_OUTPUT);
         Encodings.Leaf[] memory ls = _mem();
         game.respondToChallenge(batchId, h, ls[3], _proof(ls, 3), _data(3));
-        assertEq(uint256(game.challengeOf(batchId, 3).status), uint256(IChallengeGame.ChallengeStatus.Disputed), "disputed");
+        assertEq(
+            uint256(game.challengeOf(batchId, 3).status),
+            uint256(IChallengeGame.ChallengeStatus.Disputed),
+            "disputed"
+        );
         assertEq(resolver.count(), 1, "dispute opened");
         uint256 before = staking.activeStakeOf(node);
         resolver.decide(0, true);
@@ -304,7 +314,11 @@ contract ChallengeGameTest is SettlementFixture {
     function test_equivocation_receiptContradictsLeaf_slashes() public {
         (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(4);
         Encodings.Leaf[] memory ls = _mem();
-        Encodings.Receipt memory r = Encodings.Receipt({ticket: ls[1].ref, output: keccak256("other"), tokens: ls[1].tokens});
+        Encodings.Receipt memory r = Encodings.Receipt({
+            ticket: ls[1].ref,
+            output: keccak256("other"),
+            tokens: ls[1].tokens
+        });
         bytes memory sig = _signReceipt(NODE_KEY, r);
         uint256 before = staking.activeStakeOf(node);
         address reporterX = makeAddr("reporterX");
@@ -371,7 +385,13 @@ contract ChallengeGameTest is SettlementFixture {
         game.setParameter("challengeBond", 7e18);
         assertEq(game.challengeBond(), 7e18, "bond");
         vm.expectRevert(
-            abi.encodeWithSelector(IProtocolAccess.GovernanceParameterOutOfRange.selector, bytes32("responseWindow"), 1, 5, 30 days)
+            abi.encodeWithSelector(
+                IProtocolAccess.GovernanceParameterOutOfRange.selector,
+                bytes32("responseWindow"),
+                1,
+                5,
+                30 days
+            )
         );
         game.setParameter("responseWindow", 1);
         vm.expectRevert(abi.encodeWithSelector(IChallengeGame.ChallengeUnknownParameter.selector, bytes32("nope")));

@@ -258,12 +258,7 @@ abstract contract SettlementFixture is CoreFixture {
 
     // ------------------------------------------------------------------ challenges
 
-    function _challenge(
-        uint256 batchId,
-        IBatchSettlement.BatchHeader memory h,
-        uint32 leafIndex,
-        uint8 kind
-    ) internal {
+    function _challenge(uint256 batchId, IBatchSettlement.BatchHeader memory h, uint32 leafIndex, uint8 kind) internal {
         bytes32 salt = keccak256(abi.encode(batchId, leafIndex, kind));
         bytes32 commitment = Encodings.challengeCommitment(batchId, leafIndex, kind, validator, salt);
         vm.prank(validator);
@@ -279,8 +274,18 @@ abstract contract SettlementFixture is CoreFixture {
         return abi.encodePacked(r, s, v);
     }
 
-    function _voucher(address who, uint256 cumulative, uint64 through) internal pure returns (Encodings.Voucher memory) {
-        return Encodings.Voucher({requester: who, node: vm.addr(NODE_KEY), cumulativeAmount: cumulative, throughSequence: through});
+    function _voucher(
+        address who,
+        uint256 cumulative,
+        uint64 through
+    ) internal pure returns (Encodings.Voucher memory) {
+        return
+            Encodings.Voucher({
+                requester: who,
+                node: vm.addr(NODE_KEY),
+                cumulativeAmount: cumulative,
+                throughSequence: through
+            });
     }
 
     function _signVoucher(uint256 key, Encodings.Voucher memory v) internal view returns (bytes memory) {
