@@ -26,7 +26,7 @@ contract Committee is ICommittee, ProtocolAccess, ReentrancyGuardTransient {
 
     uint256 public constant BPS = 10_000;
     /// @notice Draw attempts per seat before a round counts as short of candidates.
-    uint256 public constant DRAW_ATTEMPTS_PER_SEAT = 3;
+    uint256 public constant DRAW_ATTEMPTS_PER_SEAT = 4;
     uint256 public constant MAX_COMMITTEE_SIZE = 15;
     uint256 public constant MAX_APPEALS = 3;
     uint256 public constant MAX_DRAW_DELAY_BLOCKS = 128;

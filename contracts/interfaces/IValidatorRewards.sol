@@ -48,6 +48,7 @@ interface IValidatorRewards {
     error ValidatorRewardsCanaryExists(bytes32 commitment);
     error ValidatorRewardsUnknownCanary(bytes32 commitment);
     error ValidatorRewardsCanaryTooEarly(bytes32 commitment, uint256 revealableAt);
+    error ValidatorRewardsUnknownParameter(bytes32 name);
 
     /// @notice Adds `amount` of the caller's tokens to `epoch`'s pool (current or future).
     /// Only FEE_DEPOSITOR_ROLE.
