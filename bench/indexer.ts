@@ -14,7 +14,7 @@
  *    the 100 ms block polling.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { network } from "hardhat";
@@ -44,6 +44,7 @@ if (values.help) {
   process.exit(0);
 }
 const EVENTS = Number(values.events);
+const LOAD_AT_START = Math.round(loadavg()[0]! * 100) / 100;
 const SAMPLES = Number(values.samples);
 const E18 = 10n ** 18n;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -230,6 +231,8 @@ try {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? "unknown",
     node: process.version,
+    loadAvg1mAtEnd: Math.round(loadavg()[0]! * 100) / 100,
+    loadAvg1mAtStart: LOAD_AT_START,
   };
   const results: Metric[] = [
     {

@@ -279,6 +279,11 @@ contract NodeRegistry is INodeRegistry, ProtocolAccess {
     }
 
     /// @inheritdoc INodeRegistry
+    function hasCapability(address node, bytes32 modelId) external view returns (bool) {
+        return _capabilityIndex[node][modelId] != 0;
+    }
+
+    /// @inheritdoc INodeRegistry
     function reputationOf(address node) public view returns (uint256) {
         return Reputation.valueAt(_reputations[node], block.timestamp, reputationHalfLife);
     }

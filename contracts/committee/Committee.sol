@@ -155,8 +155,9 @@ contract Committee is ICommittee, ProtocolAccess, ReentrancyGuardTransient {
         bytes32 profile
     ) external nonReentrant returns (uint256 disputeId) {
         if (msg.sender != address(game)) revert CommitteeOnlyGame(msg.sender);
-        uint256 fee = (uint256(game.challengeOf(batchId, leafIndex).bond) *
-            IChallengeGameShare(address(game)).committeeShareBps()) / BPS;
+        uint256 fee =
+            (uint256(game.challengeOf(batchId, leafIndex).bond) *
+                IChallengeGameShare(address(game)).committeeShareBps()) / BPS;
         disputeId = ++disputeCount;
         Dispute storage d = _disputes[disputeId];
         d.batchId = batchId;
@@ -330,8 +331,8 @@ contract Committee is ICommittee, ProtocolAccess, ReentrancyGuardTransient {
         uint8 r = d.round;
         Outcome o = roundOutcome(disputeId, r);
         // INVARIANT: only the party a round went against appeals it (either party after a tie).
-        bool mayAppeal = (msg.sender == d.node && o != Outcome.NotGuilty) ||
-            (msg.sender == d.challenger && o != Outcome.Guilty);
+        bool mayAppeal =
+            (msg.sender == d.node && o != Outcome.NotGuilty) || (msg.sender == d.challenger && o != Outcome.Guilty);
         if (!mayAppeal) revert CommitteeNotAppellant(disputeId, msg.sender);
         Round storage prev = _rounds[disputeId][r];
         uint8 next = r + 1;
@@ -385,15 +386,7 @@ contract Committee is ICommittee, ProtocolAccess, ReentrancyGuardTransient {
             d.pot += uint128(toPot);
             potsHeld += toPot;
         }
-        emit RoundClosed(
-            disputeId,
-            r,
-            roundOutcome(disputeId, r),
-            rd.guiltyVotes,
-            rd.notGuiltyVotes,
-            nonVoters,
-            toPot
-        );
+        emit RoundClosed(disputeId, r, roundOutcome(disputeId, r), rd.guiltyVotes, rd.notGuiltyVotes, nonVoters, toPot);
     }
 
     /// @dev Slashes a non-voter's penalty out of its bond and unlocks the rest; returns the part

@@ -107,7 +107,13 @@ interface ICommittee is IDisputeResolver {
         bytes32 profile,
         uint256 fee
     );
-    event DrawTargeted(uint256 indexed disputeId, uint8 indexed round, uint64 targetBlock, uint256 weight, bool retarget);
+    event DrawTargeted(
+        uint256 indexed disputeId,
+        uint8 indexed round,
+        uint64 targetBlock,
+        uint256 weight,
+        bool retarget
+    );
     event CommitteeDrawn(
         uint256 indexed disputeId,
         uint8 indexed round,

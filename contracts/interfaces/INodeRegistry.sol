@@ -136,6 +136,9 @@ interface INodeRegistry {
     /// @notice The node's reputation now (decayed), 1e18 fixed point.
     function reputationOf(address node) external view returns (uint256);
 
+    /// @notice Whether `node` has a capability for `modelId` (one storage read: cheap for bids).
+    function hasCapability(address node, bytes32 modelId) external view returns (bool);
+
     /// @notice Stake factor in bps for a reputation: the lowest factor among tiers it reaches.
     function stakeFactorBps(uint256 reputation) external view returns (uint256);
 

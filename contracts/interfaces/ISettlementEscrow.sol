@@ -2,15 +2,18 @@
 pragma solidity 0.8.34;
 
 import {Encodings} from "../libraries/Encodings.sol";
+import {IPairEscrow} from "./IPairEscrow.sol";
 
 /// @title ISettlementEscrow
 /// @notice The part of the pair escrow that batch settlement uses (SETTLER_ROLE only). Payments are
 /// credited to the caller (the settlement contract), which splits them into node, royalty and fee
 /// credits in its own ledger and withdraws from the escrow when its users withdraw.
-interface ISettlementEscrow {
+interface ISettlementEscrow is IPairEscrow {
     /// @notice Pays min(`maxAmount`, voucher.cumulativeAmount - paid, balance) from the voucher's
-    /// pair to the caller's credit, with the same signature and sequence rules as `redeemVoucher`.
-    /// Returns 0 (does not revert) when nothing is owed, so one stale voucher cannot block a chunk.
+    /// pair to the caller's credit, with the same signature and sequence rules as `redeemVoucher`;
+    /// the voucher's throughSequence is recorded only when the voucher is paid in full. Returns 0
+    /// (does not revert) when nothing is owed or the voucher is stale, so one stale voucher cannot
+    /// block a chunk.
     function collectVoucher(
         Encodings.Voucher calldata voucher,
         bytes calldata signature,
@@ -25,12 +28,4 @@ interface ISettlementEscrow {
         uint32 tokensUsed
     ) external returns (uint256 paid, bytes32 ticketId);
 
-    /// @notice Withdraws the caller's credits to the caller.
-    function withdrawCredits() external returns (uint256 amount);
-
-    /// @notice Credits of `account` (the settlement contract's are the payments it collected).
-    function creditOf(address account) external view returns (uint256);
-
-    /// @notice The ticket id (EIP-712 digest under the escrow's domain).
-    function ticketId(Encodings.Ticket calldata ticket) external view returns (bytes32);
 }

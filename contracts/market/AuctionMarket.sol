@@ -4,6 +4,7 @@ pragma solidity 0.8.34;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IAuctionMarket} from "../interfaces/IAuctionMarket.sol";
+import {IAuctionSettlement} from "../interfaces/IAuctionSettlement.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {ProtocolAccess} from "../governance/ProtocolAccess.sol";
@@ -16,7 +17,7 @@ import {Vickrey} from "../libraries/Vickrey.sol";
 /// @dev Bids are stored in one slot each: the top 216 bits of the commitment, the 32-bit commit
 /// order and an 8-bit status. Matching 216 bits binds the reveal: opening a commitment to another
 /// price needs a 216-bit second preimage of keccak256 (or a 2^108 collision search before committing).
-contract AuctionMarket is IAuctionMarket, ProtocolAccess {
+contract AuctionMarket is IAuctionMarket, IAuctionSettlement, ProtocolAccess {
     using SafeERC20 for IERC20;
 
     /// @notice Basis-point denominator.
@@ -81,6 +82,12 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess {
     mapping(address node => BondAccount account) private _bondAccounts;
     /// @inheritdoc IAuctionMarket
     mapping(address account => uint256 credits) public creditOf;
+
+    /// @notice The batch settlement that pays delivered jobs (zero: winners are paid at delivery).
+    address public settlement;
+    /// @notice Seconds after a job's delivery deadline during which its batch may settle it.
+    uint256 public settleTimeout = 1 days;
+    mapping(uint256 jobId => uint256 amount) private _held;
 
     /// @param admin Default admin (also PARAMS_ROLE and PAUSER_ROLE at first).
     /// @param token_ The payment token (the staking token).
@@ -176,7 +183,7 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess {
         if (block.timestamp >= job.commitEnd) _revertPhase(jobId, Phase.Commit);
         bytes32 modelId = job.modelId;
         // INVARIANT: only registered nodes offering the model bid (deregistering removes capabilities).
-        if (!_hasCapability(msg.sender, modelId)) revert AuctionNoCapability(msg.sender, modelId);
+        if (!nodeRegistry.hasCapability(msg.sender, modelId)) revert AuctionNoCapability(msg.sender, modelId);
         uint256 minReputation = job.minReputation;
         if (minReputation != 0) {
             uint256 reputation = nodeRegistry.reputationOf(msg.sender);
@@ -305,10 +312,10 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess {
         uint256 postingBond = job.postingBond;
         // payment + fee <= reserve x maxTokens + its fee = escrow, because price <= reserve.
         uint256 refund = escrow - payment - fee + postingBond;
-        _settleWinnerPayment(jobId, winner, payment);
+        uint256 held = _settleWinnerPayment(jobId, winner, payment);
         _credit(treasury, jobId, fee);
         _credit(job.requester, jobId, refund);
-        _moveEscrowToCredits(escrow + postingBond);
+        _moveEscrowToCredits(escrow + postingBond - held);
 
         _closeBid(jobId, winner, _bids[jobId][winner]);
         _returnBond(winner, _bond(job));
@@ -422,6 +429,8 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess {
             );
         } else if (name == "postingBond") {
             u.postingBond = uint96(_checkParameter(name, u.postingBond, value, 0, MAX_POSTING_BOND));
+        } else if (name == "settleTimeout") {
+            settleTimeout = _checkParameter(name, settleTimeout, value, MIN_INPUT_WINDOW_SECONDS, 30 days);
         } else {
             revert AuctionUnknownParameter(name);
         }
@@ -561,16 +570,6 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess {
 
     /// @dev INodeRegistry.capabilityOf returns (Capability, bool): six static words, then `found`.
     /// Reading only `found` skips decoding the struct (smaller code, less gas).
-    function _hasCapability(address node, bytes32 modelId) private view returns (bool found) {
-        (bool ok, bytes memory data) = address(nodeRegistry).staticcall(
-            abi.encodeCall(INodeRegistry.capabilityOf, (node, modelId))
-        );
-        if (!ok || data.length < 224) return false;
-        assembly ("memory-safe") {
-            found := iszero(iszero(mload(add(data, 224))))
-        }
-    }
-
     function _inputHash(
         string calldata prompt,
         uint32 maxTokens,
@@ -650,8 +649,58 @@ contract AuctionMarket is IAuctionMarket, ProtocolAccess {
 
     /// @dev Issue 4 hook: today the winner is credited at delivery; batch settlement will instead
     /// record the payment as a leaf and credit it after the challenge window.
-    function _settleWinnerPayment(uint256 jobId, address winner, uint256 payment) private {
-        _credit(winner, jobId, payment);
+    /// @dev Standalone, the winner is paid at delivery. With a settlement contract the payment is
+    /// held until the batch leaf carrying the job settles (`collectJob`), so a wrong output found
+    /// by a challenge is never paid; the escrow stays counted as escrowed meanwhile.
+    function _settleWinnerPayment(uint256 jobId, address winner, uint256 payment) private returns (uint256 held) {
+        if (settlement == address(0)) {
+            _credit(winner, jobId, payment);
+            return 0;
+        }
+        _held[jobId] = payment;
+        return payment;
+    }
+
+    /// @inheritdoc IAuctionSettlement
+    function collectJob(
+        uint256 jobId,
+        address node,
+        bytes32 output,
+        uint256 maxAmount
+    ) external returns (uint256 paid) {
+        if (msg.sender != settlement || settlement == address(0)) revert AuctionNotSettlement(msg.sender);
+        uint256 held = _held[jobId];
+        // INVARIANT: only the winner's recorded delivery is paid, once.
+        if (held == 0 || _jobs[jobId].best != node || _deliveries[jobId].outputHash != output) return 0;
+        _held[jobId] = 0;
+        paid = held < maxAmount ? held : maxAmount;
+        _credit(msg.sender, jobId, paid);
+        _credit(_jobs[jobId].requester, jobId, held - paid);
+        _moveEscrowToCredits(held);
+        emit JobCollected(jobId, node, paid, held - paid);
+    }
+
+    /// @inheritdoc IAuctionSettlement
+    function claimUnsettled(uint256 jobId) external {
+        uint256 held = _held[jobId];
+        Job storage job = _jobs[jobId];
+        uint256 refundableAt = uint256(job.deliveryDeadline) + settleTimeout;
+        if (held == 0 || block.timestamp <= refundableAt) revert AuctionNotUnsettled(jobId, held, refundableAt);
+        _held[jobId] = 0;
+        _credit(job.requester, jobId, held);
+        _moveEscrowToCredits(held);
+        emit UnsettledRefunded(jobId, job.requester, held);
+    }
+
+    /// @inheritdoc IAuctionSettlement
+    function setSettlement(address value) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        settlement = value;
+        emit SettlementSet(value);
+    }
+
+    /// @inheritdoc IAuctionSettlement
+    function heldOf(uint256 jobId) external view returns (uint256) {
+        return _held[jobId];
     }
 
     function _credit(address account, uint256 jobId, uint256 amount) private {

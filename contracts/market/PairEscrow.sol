@@ -8,13 +8,14 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IPairEscrow} from "../interfaces/IPairEscrow.sol";
+import {ISettlementEscrow} from "../interfaces/ISettlementEscrow.sol";
 import {ProtocolAccess} from "../governance/ProtocolAccess.sol";
 import {Encodings} from "../libraries/Encodings.sol";
 
 /// @title PairEscrow
 /// @notice Per (requester, node) escrow for direct requests, paid by vouchers and tickets.
 /// See {IPairEscrow} and docs/market.md.
-contract PairEscrow is IPairEscrow, ProtocolAccess, EIP712, ReentrancyGuardTransient {
+contract PairEscrow is ISettlementEscrow, ProtocolAccess, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Role of the batch settlement contract, which redeems on behalf of nodes.
@@ -53,6 +54,10 @@ contract PairEscrow is IPairEscrow, ProtocolAccess, EIP712, ReentrancyGuardTrans
     mapping(bytes32 ticketId => bool redeemed) private _ticketRedeemed;
     /// @inheritdoc IPairEscrow
     mapping(address account => uint256 credits) public creditOf;
+
+    /// @notice Whether a node may redeem its vouchers itself. Deployments with batch settlement turn
+    /// it off, so every payment passes through a committed, challengeable batch.
+    bool public nodeRedeemEnabled = true;
 
     /// @param admin Default admin (also PARAMS_ROLE and PAUSER_ROLE at first).
     /// @param token_ The payment token (plain ERC20; fee-on-transfer tokens are rejected).
@@ -136,7 +141,7 @@ contract PairEscrow is IPairEscrow, ProtocolAccess, EIP712, ReentrancyGuardTrans
     ) external returns (uint256 amount) {
         address node = voucher.node;
         // INVARIANT: only the paid node (or the settlement acting for it) picks which voucher to redeem.
-        if (msg.sender != node && !hasRole(SETTLER_ROLE, msg.sender)) {
+        if (!(msg.sender == node && nodeRedeemEnabled) && !hasRole(SETTLER_ROLE, msg.sender)) {
             revert EscrowUnauthorizedRedeemer(msg.sender, node);
         }
         address requester = voucher.requester;
@@ -188,6 +193,66 @@ contract PairEscrow is IPairEscrow, ProtocolAccess, EIP712, ReentrancyGuardTrans
         _pay(node, pair, amount);
         _pairs[requester][node] = pair;
         emit TicketRedeemed(id, requester, node, ticket.sequence, tokensUsed, amount, pair.balance);
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function collectVoucher(
+        Encodings.Voucher calldata voucher,
+        bytes calldata signature,
+        uint256 maxAmount
+    ) external onlyRole(SETTLER_ROLE) returns (uint256 amount) {
+        address requester = voucher.requester;
+        address node = voucher.node;
+        _checkSignature(requester, _hashTypedDataV4(Encodings.hashVoucher(voucher)), signature);
+        Pair memory pair = _pairs[requester][node];
+        uint64 throughSequence = voucher.throughSequence;
+        uint256 cumulative = voucher.cumulativeAmount;
+        // A stale voucher or one already paid pays nothing (no revert: one bad group must not
+        // block a chunk's other groups).
+        if (throughSequence < pair.voucherSequence || cumulative <= pair.paid) return 0;
+        uint256 owed = cumulative - pair.paid;
+        amount = owed < pair.balance ? owed : pair.balance;
+        // INVARIANT: settlement never takes more than the leaves it settles ask for.
+        if (amount > maxAmount) amount = maxAmount;
+        if (amount == 0) return 0;
+        _pay(msg.sender, pair, amount);
+        // The voucher's sequence is recorded only when it is paid in full, so a capped partial
+        // payment does not void tickets the rest of the voucher has not paid for yet.
+        if (amount == owed) pair.voucherSequence = throughSequence;
+        _pairs[requester][node] = pair;
+        emit VoucherRedeemed(requester, node, cumulative, throughSequence, amount, pair.paid, pair.balance);
+    }
+
+    /// @inheritdoc ISettlementEscrow
+    function collectTicket(
+        Encodings.Ticket calldata ticket,
+        bytes calldata signature,
+        uint32 tokensUsed
+    ) external onlyRole(SETTLER_ROLE) returns (uint256 amount, bytes32 id) {
+        if (tokensUsed > ticket.maxTokens) revert EscrowTooManyTokens(tokensUsed, ticket.maxTokens);
+        uint256 deadline = redeemDeadline(ticket.expiry);
+        if (block.timestamp > deadline) revert EscrowTicketExpired(ticket.expiry, deadline, block.timestamp);
+        id = _hashTypedDataV4(Encodings.hashTicket(ticket));
+        // INVARIANT: a ticket is paid alone at most once, by either path.
+        if (_ticketRedeemed[id]) revert EscrowTicketAlreadyRedeemed(id);
+        address requester = ticket.requester;
+        _checkSignature(requester, id, signature);
+        Pair memory pair = _pairs[requester][ticket.node];
+        if (ticket.sequence <= pair.voucherSequence) {
+            revert EscrowTicketSettledByVoucher(ticket.sequence, pair.voucherSequence);
+        }
+        amount = uint256(tokensUsed) * ticket.pricePerToken;
+        if (amount > pair.balance) revert EscrowInsufficientBalance(pair.balance, amount);
+        _ticketRedeemed[id] = true;
+        _pay(msg.sender, pair, amount);
+        _pairs[requester][ticket.node] = pair;
+        emit TicketRedeemed(id, requester, ticket.node, ticket.sequence, tokensUsed, amount, pair.balance);
+    }
+
+    /// @notice Turns node self-redemption of vouchers on or off. Only PARAMS_ROLE.
+    function setNodeRedeemEnabled(bool enabled) external onlyRole(PARAMS_ROLE) {
+        nodeRedeemEnabled = enabled;
+        emit ParameterChanged("nodeRedeemEnabled", enabled ? 0 : 1, enabled ? 1 : 0);
     }
 
     /// @inheritdoc IPairEscrow
@@ -290,15 +355,16 @@ contract PairEscrow is IPairEscrow, ProtocolAccess, EIP712, ReentrancyGuardTrans
         pair.balance = uint96(balance);
     }
 
-    /// @dev Moves `amount` (<= pair.balance) from the pair in memory to the node's credits.
-    function _pay(address node, Pair memory pair, uint256 amount) private {
+    /// @dev Moves `amount` (<= pair.balance) from the pair in memory to `payee`'s credits (the
+    /// node, or the settlement contract that splits it).
+    function _pay(address payee, Pair memory pair, uint256 amount) private {
         uint256 paid = pair.paid + amount;
         // INVARIANT: the lifetime paid total fits in 96 bits.
         _checkFits(paid);
         // amount <= pair.balance (checked by both callers).
         pair.balance -= uint96(amount);
         pair.paid = uint96(paid);
-        creditOf[node] += amount;
+        creditOf[payee] += amount;
         Totals memory t = _totals;
         // amount <= escrowed, which fits in 128 bits; credits <= total supply of escrowed tokens.
         t.escrowed -= uint128(amount);

@@ -14,6 +14,12 @@ import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {Encodings} from "../libraries/Encodings.sol";
 import {PositionalMerkle} from "../libraries/PositionalMerkle.sol";
 
+/// @dev The credit views of the auction market that settlement pulls from.
+interface IAuctionMarketCredits {
+    function creditOf(address account) external view returns (uint256);
+    function withdrawCredits() external returns (uint256);
+}
+
 /// @title BatchSettlement
 /// @notice Batch commits, chunked settlement, the hooks the challenge game drives (hold, clear,
 /// void and slash), and the credit ledger of everything settlement pays.
@@ -385,7 +391,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         uint256 cap = g.sum < t.remaining ? g.sum : t.remaining;
         uint256 got = cap == 0 ? 0 : escrow.collectVoucher(p.voucher, p.signature, cap);
         if (got == 0) t.unpaid += g.count;
-        _book(got, g.perToken * g.tokens, g.owner, t);
+        _book(got, g.perToken * g.tokens, g.owner, t, true);
     }
 
     function _payTicketLeaf(
@@ -408,7 +414,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         (uint256 got, bytes32 id) = escrow.collectTicket(tk, tp.signature, tokens);
         if (id != ref) revert SettlementTicketMismatch(tp.leafIndex);
         (address owner, uint256 perToken) = modelRegistry.royaltyOf(model);
-        _book(got, perToken * tokens, owner, t);
+        _book(got, perToken * tokens, owner, t, true);
     }
 
     function _payAuctionLeaf(
@@ -425,15 +431,16 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         uint256 got = t.remaining == 0 ? 0 : market.collectJob(uint256(ref), node, output, t.remaining);
         if (got == 0) ++t.unpaid;
         (address owner, uint256 perToken) = modelRegistry.royaltyOf(model);
-        _book(got, perToken * tokens, owner, t);
+        // The market already took its protocol fee from the job's escrow: none is charged again.
+        _book(got, perToken * tokens, owner, t, false);
     }
 
     /// @dev Books a payment: protocol fee first, then the royalty (capped by what is left).
-    function _book(uint256 got, uint256 royalty, address owner, Tally memory t) internal {
+    function _book(uint256 got, uint256 royalty, address owner, Tally memory t, bool chargeFee) internal {
         if (got == 0) return;
         t.paid += got;
         t.remaining -= got;
-        uint256 fee = (got * _params.protocolFeeBps) / BPS;
+        uint256 fee = chargeFee ? (got * _params.protocolFeeBps) / BPS : 0;
         uint256 rest = got - fee;
         if (royalty > rest) royalty = rest;
         t.fees += fee;
@@ -590,10 +597,11 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         if (amount == 0) revert SettlementNoCredits(msg.sender);
         creditOf[msg.sender] = 0;
         totalCredits -= amount;
-        uint256 have = token.balanceOf(address(this));
-        if (have < amount) {
-            // Pull what the escrow holds for us; the market pays into this contract directly.
+        if (token.balanceOf(address(this)) < amount) {
+            // Collected payments wait as this contract's credits in the escrow and the market.
             if (escrow.creditOf(address(this)) != 0) escrow.withdrawCredits();
+            IAuctionMarketCredits market = IAuctionMarketCredits(address(auctionMarket));
+            if (address(market) != address(0) && market.creditOf(address(this)) != 0) market.withdrawCredits();
         }
         token.safeTransfer(msg.sender, amount);
         emit CreditsWithdrawn(msg.sender, amount);

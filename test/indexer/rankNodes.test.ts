@@ -38,7 +38,8 @@ describe("rankNodes", () => {
 
   it("normalizes weights and filters on every constraint", () => {
     expect(rankNodes([cheap, fast, trusted], q({ wPrice: "0", wReputation: "2", wLatency: "0" }))[0]!.score).toBeCloseTo(0.9, 9);
-    expect(rankNodes([cheap, fast, trusted], q({ maxPrice: "20" })).map((r) => r.address)).toEqual([cheap.address, trusted.address]);
+    // Normalization is over the eligible set: without `fast`, trusted has the best latency (0.72 > 0.70).
+    expect(rankNodes([cheap, fast, trusted], q({ maxPrice: "20" })).map((r) => r.address)).toEqual([trusted.address, cheap.address]);
     expect(rankNodes([cheap, fast, trusted], q({ maxLatencyMs: "400" })).length).toBe(2);
     expect(rankNodes([cheap, fast, trusted], q({ minReputation: "0.5" })).length).toBe(2);
     const poor = cand(4, 1n, 1, E18, 10n);

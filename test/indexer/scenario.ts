@@ -20,7 +20,7 @@ export const ESCROW_TIMING = {
   grace: 600n,
 } as const;
 
-/** Deploys the protocol, plus PairEscrow when the deployment lacks it (until deployProtocol has it). */
+/** Deploys the protocol, plus PairEscrow when the deployment lacks it (older deployProtocol). */
 export async function deployForIndexer(viem: HardhatViemHelpers): Promise<{ deployment: Deployment; escrow: Address | undefined }> {
   const { deployment } = await deployProtocol(viem);
   let escrow = deployment.contracts.PairEscrow?.address;
@@ -165,7 +165,8 @@ export async function runScenario(viem: HardhatViemHelpers, deployment: Deployme
     await escrow.write.cancelThaw([nodeB.account.address], as(requester));
     await escrow.write.requestMove([nodeB.account.address, nodeA.account.address, 5n * E18], as(requester));
     await escrow.write.requestWithdraw([nodeA.account.address, E18], as(requester));
-    await advance(Number(ESCROW_TIMING.thawPeriod) + 1);
+    const { thawPeriod } = await escrow.read.timing();
+    await advance(Number(thawPeriod) + 1);
     await escrow.write.completeMove([nodeB.account.address], as(requester));
     await escrow.write.completeWithdraw([nodeA.account.address], as(requester));
     const voucher = {

@@ -82,9 +82,7 @@ contract CommitteeTest is CommitteeFixture {
         uint256 id = _open();
         uint256 target = committee.roundOf(id, 0).targetBlock;
         vm.roll(target);
-        vm.expectRevert(
-            abi.encodeWithSelector(ICommittee.CommitteeTargetNotReached.selector, id, target, target)
-        );
+        vm.expectRevert(abi.encodeWithSelector(ICommittee.CommitteeTargetNotReached.selector, id, target, target));
         committee.draw(id);
     }
 
@@ -163,7 +161,11 @@ contract CommitteeTest is CommitteeFixture {
         assertEq(staking.activeStakeOf(node), nodeStake, "no slash");
         assertEq(game.creditOf(node), BOND - FEE, "node compensated for its response");
         assertEq(committee.creditOf(validator), FEE, "committee share refunded to the challenger");
-        assertEq(uint256(game.challengeOf(d.batchId, d.leafIndex).status), uint256(IChallengeGame.ChallengeStatus.Cleared), "cleared");
+        assertEq(
+            uint256(game.challengeOf(d.batchId, d.leafIndex).status),
+            uint256(IChallengeGame.ChallengeStatus.Cleared),
+            "cleared"
+        );
         _assertCommitteeBooks();
         vm.prank(validator);
         committee.withdrawCredits();
@@ -438,7 +440,11 @@ contract CommitteeTest is CommitteeFixture {
         vm.prank(node);
         committee.appeal(id);
         assertEq(nodeTokens - token.balanceOf(node), APPEAL_FEE, "appeal fee paid");
-        assertEq(uint256(game.challengeOf(batchId, 1).status), uint256(IChallengeGame.ChallengeStatus.Disputed), "game not called yet");
+        assertEq(
+            uint256(game.challengeOf(batchId, 1).status),
+            uint256(IChallengeGame.ChallengeStatus.Disputed),
+            "game not called yet"
+        );
         assertEq(_lockedByMembers(), 0, "round 0 bonds ended at the appeal");
         ICommittee.Round memory r1 = committee.roundOf(id, 1);
         assertEq(r1.nominalSize, 2 * SIZE + 1, "doubled (odd)");
@@ -451,7 +457,11 @@ contract CommitteeTest is CommitteeFixture {
         committee.finalize(id);
         ICommittee.Dispute memory d = committee.disputeOf(id);
         assertEq(uint256(d.outcome), uint256(ICommittee.Outcome.NotGuilty), "reversed");
-        assertEq(uint256(game.challengeOf(batchId, 1).status), uint256(IChallengeGame.ChallengeStatus.Cleared), "cleared");
+        assertEq(
+            uint256(game.challengeOf(batchId, 1).status),
+            uint256(IChallengeGame.ChallengeStatus.Cleared),
+            "cleared"
+        );
         // Coherent: round 0's two not-guilty votes (weight 1) and round 1's eight (weight 2).
         assertEq(d.coherentWeight, 2 + 16, "weights");
         assertEq(d.pot, FEE + APPEAL_FEE, "fee plus appeal fee");
@@ -510,7 +520,8 @@ contract CommitteeTest is CommitteeFixture {
         ICommittee.Dispute memory d = committee.disputeOf(id);
         assertEq(uint256(d.outcome), uint256(ICommittee.Outcome.Guilty), "round 0 verdict stands");
         assertEq(committee.creditOf(node), APPEAL_FEE, "appeal fee refunded");
-        assertEq(d.pot, FEE, "pot without the refunded fee");
+        uint256 toPot = (((VOTE_BOND * PENALTY_BPS) / 10_000) * PENALTY_POT_BPS) / 10_000;
+        assertEq(d.pot, FEE + 2 * toPot, "fee and round-0 penalties, without the refunded appeal fee");
         _assertCommitteeBooks();
     }
 
@@ -578,11 +589,23 @@ contract CommitteeTest is CommitteeFixture {
         vm.expectRevert(abi.encodeWithSelector(ICommittee.CommitteeSizeNotOdd.selector, bytes32("committeeSize"), 8));
         committee.setParameter("committeeSize", 8);
         vm.expectRevert(
-            abi.encodeWithSelector(IProtocolAccess.GovernanceParameterOutOfRange.selector, bytes32("committeeSize"), 17, 3, 15)
+            abi.encodeWithSelector(
+                IProtocolAccess.GovernanceParameterOutOfRange.selector,
+                bytes32("committeeSize"),
+                17,
+                3,
+                15
+            )
         );
         committee.setParameter("committeeSize", 17);
         vm.expectRevert(
-            abi.encodeWithSelector(IProtocolAccess.GovernanceParameterOutOfRange.selector, bytes32("minCommitteeSize"), 9, 1, 7)
+            abi.encodeWithSelector(
+                IProtocolAccess.GovernanceParameterOutOfRange.selector,
+                bytes32("minCommitteeSize"),
+                9,
+                1,
+                7
+            )
         );
         committee.setParameter("minCommitteeSize", 9);
         committee.setParameter("minCommitteeSize", 5);
@@ -597,7 +620,13 @@ contract CommitteeTest is CommitteeFixture {
         committee.setParameter("penaltyToPotBps", 0);
         committee.setParameter("appealFee", 0);
         vm.expectRevert(
-            abi.encodeWithSelector(IProtocolAccess.GovernanceParameterOutOfRange.selector, bytes32("commitSeconds"), 1, 5, 30 days)
+            abi.encodeWithSelector(
+                IProtocolAccess.GovernanceParameterOutOfRange.selector,
+                bytes32("commitSeconds"),
+                1,
+                5,
+                30 days
+            )
         );
         committee.setParameter("commitSeconds", 1);
         vm.expectRevert(abi.encodeWithSelector(ICommittee.CommitteeUnknownParameter.selector, bytes32("nope")));

@@ -87,7 +87,9 @@ abstract contract CommitteeFixture is SettlementFixture {
 
     /// @dev Commits a 4-leaf batch, challenges leaf `leafIndex` for wrong output and posts its
     /// data: the game opens a dispute with the committee.
-    function _openOn(uint32 leafIndex) internal returns (uint256 id, uint256 batchId, IBatchSettlement.BatchHeader memory h) {
+    function _openOn(
+        uint32 leafIndex
+    ) internal returns (uint256 id, uint256 batchId, IBatchSettlement.BatchHeader memory h) {
         Encodings.Leaf[] memory ls = _leaves(4, 2);
         delete _batchLeaves;
         for (uint256 i; i < ls.length; ++i) _batchLeaves.push(ls[i]);
@@ -148,9 +150,10 @@ abstract contract CommitteeFixture is SettlementFixture {
 
     /// @dev Token-side assets of the committee == its liabilities (exact unless tokens were sent).
     function _assertCommitteeBooks() internal view {
-        uint256 assets = token.balanceOf(address(committee)) +
-            game.creditOf(address(committee)) +
-            staking.creditOf(address(committee));
+        uint256 assets =
+            token.balanceOf(address(committee)) +
+                game.creditOf(address(committee)) +
+                staking.creditOf(address(committee));
         uint256 owed = committee.totalCredits() + committee.reserve() + committee.potsHeld();
         assertEq(assets, owed, "committee books balance");
     }
