@@ -28,7 +28,13 @@ import { freePort, startLocalChain } from "../scripts/lib/localChain.ts";
 import { startPonder } from "../indexer/lib/ponderProcess.ts";
 import * as schema from "../indexer/ponder.schema.ts";
 
-type Metric = { name: string; value: number; unit: string; lowerIsBetter: boolean; conditions: Record<string, unknown> };
+type Metric = {
+  name: string;
+  value: number;
+  unit: string;
+  lowerIsBetter: boolean;
+  conditions: Record<string, unknown>;
+};
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +46,9 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log("Usage: node bench/indexer.ts [--events 10000] [--samples 60] [--out bench/indexer.json] [--database-url URL]");
+  console.log(
+    "Usage: node bench/indexer.ts [--events 10000] [--samples 60] [--out bench/indexer.json] [--database-url URL]",
+  );
   process.exit(0);
 }
 const EVENTS = Number(values.events);
@@ -138,7 +146,11 @@ try {
         params: [{ from, to: to as Address, data, gas: toHex(200_000), nonce: toHex(nonce++) }],
       });
     }
-    const res = await fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(batch) });
+    const res = await fetch(chain.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(batch),
+    });
     const out = (await res.json()) as { error?: { message: string } }[];
     const err = out.find((o) => o.error);
     if (err) throw new Error(`eth_sendTransaction: ${err.error!.message}`);
@@ -189,13 +201,14 @@ try {
     0,
   );
   const backfillMs = completed - started;
-  const metricSum = (re: RegExp): number =>
-    Math.round([...metrics.matchAll(re)].reduce((s, m) => s + Number(m[1]), 0));
+  const metricSum = (re: RegExp): number => Math.round([...metrics.matchAll(re)].reduce((s, m) => s + Number(m[1]), 0));
   const breakdown = {
     handlersMsTotal: metricSum(/^ponder_indexing_function_duration_sum\{[^}]*\} ([\d.]+)/gm),
     rpcGetBlockMsTotal: metricSum(/^ponder_rpc_request_duration_sum\{method="eth_getBlockByNumber"[^}]*\} ([\d.]+)/gm),
     rpcGetLogsMsTotal: metricSum(/^ponder_rpc_request_duration_sum\{method="eth_getLogs"[^}]*\} ([\d.]+)/gm),
-    syncStoreInsertMsTotal: metricSum(/^ponder_database_method_duration_sum\{method="insert_(?:logs|transactions|blocks)"\} ([\d.]+)/gm),
+    syncStoreInsertMsTotal: metricSum(
+      /^ponder_database_method_duration_sum\{method="insert_(?:logs|transactions|blocks)"\} ([\d.]+)/gm,
+    ),
     note: "cumulative (concurrent) durations from Ponder's /metrics during the backfill",
   };
   console.log(`backfill: ${indexedEvents} events in ${backfillMs} ms; caught up ${caughtUpMs} ms after spawn`);
@@ -240,14 +253,22 @@ try {
       value: Math.round(pct(latencies, 50) * 10) / 10,
       unit: "ms",
       lowerIsBetter: true,
-      conditions: { ...conditions, samples: latencies.length, measured: "tx mined (automine) -> row returned by SQL over HTTP, 5 ms polls" },
+      conditions: {
+        ...conditions,
+        samples: latencies.length,
+        measured: "tx mined (automine) -> row returned by SQL over HTTP, 5 ms polls",
+      },
     },
     {
       name: "indexer_live_latency_ms_p95",
       value: Math.round(pct(latencies, 95) * 10) / 10,
       unit: "ms",
       lowerIsBetter: true,
-      conditions: { ...conditions, samples: latencies.length, measured: "tx mined (automine) -> row returned by SQL over HTTP, 5 ms polls" },
+      conditions: {
+        ...conditions,
+        samples: latencies.length,
+        measured: "tx mined (automine) -> row returned by SQL over HTTP, 5 ms polls",
+      },
     },
     {
       name: "indexer_backfill_events_per_s",
@@ -259,7 +280,8 @@ try {
         events: indexedEvents,
         blocks: head,
         backfillMs,
-        measured: "Ponder log 'Started backfill indexing' -> 'Completed backfill indexing' (RPC fetch + handlers + DB writes)",
+        measured:
+          "Ponder log 'Started backfill indexing' -> 'Completed backfill indexing' (RPC fetch + handlers + DB writes)",
         eventMix: "1/3 StakeLocked, 1/3 StakeUnlocked, 1/3 ReputationUpdated, one per transaction",
         breakdown,
       },
@@ -269,7 +291,11 @@ try {
       value: caughtUpMs,
       unit: "ms",
       lowerIsBetter: true,
-      conditions: { ...conditions, events: indexedEvents, measured: "spawn of `ponder start` on a fresh database -> /status at chain head" },
+      conditions: {
+        ...conditions,
+        events: indexedEvents,
+        measured: "spawn of `ponder start` on a fresh database -> /status at chain head",
+      },
     },
   ];
   writeFileSync(values.out!, `${JSON.stringify(results, null, 1)}\n`);

@@ -27,5 +27,4 @@ interface ISettlementEscrow is IPairEscrow {
         bytes calldata signature,
         uint32 tokensUsed
     ) external returns (uint256 paid, bytes32 ticketId);
-
 }

@@ -118,7 +118,9 @@ export async function startPonder(options: PonderOptions): Promise<PonderProcess
   };
 
   const died = (what: string): IndexerProcessError =>
-    new IndexerProcessError(`Ponder exited (${child.exitCode ?? child.signalCode}) ${what}. Last output:\n${output.slice(-3000)}`);
+    new IndexerProcessError(
+      `Ponder exited (${child.exitCode ?? child.signalCode}) ${what}. Last output:\n${output.slice(-3000)}`,
+    );
 
   const deadline = Date.now() + 90_000;
   while (port === undefined) {
@@ -140,7 +142,8 @@ export async function startPonder(options: PonderOptions): Promise<PonderProcess
       } catch {
         /* server not answering yet */
       }
-      if (Date.now() > end) throw new IndexerProcessError(`Timed out after ${timeoutMs} ms waiting for ${what} at ${url}.`);
+      if (Date.now() > end)
+        throw new IndexerProcessError(`Timed out after ${timeoutMs} ms waiting for ${what} at ${url}.`);
       await sleep(20);
     }
   };

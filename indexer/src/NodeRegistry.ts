@@ -81,8 +81,8 @@ ponder.on("NodeRegistry:NodeDeregistered", async ({ event, context }) => {
 ponder.on("NodeRegistry:ReputationUpdated", async ({ event, context }) => {
   const { node: address, newValue, score, value } = event.args;
   await ensureNode(context.db, address);
+  await context.db.update(node, { address }).set({ reputation: newValue, reputationUpdatedAt: event.block.timestamp });
   await context.db
-    .update(node, { address })
-    .set({ reputation: newValue, reputationUpdatedAt: event.block.timestamp });
-  await context.db.insert(reputationUpdate).values({ id: event.id, node: address, newValue, score, value, ...meta(event) });
+    .insert(reputationUpdate)
+    .values({ id: event.id, node: address, newValue, score, value, ...meta(event) });
 });

@@ -202,7 +202,9 @@ if (isDeployed("PairEscrow")) {
 
   ponder.on("PairEscrow:CreditsWithdrawn", async ({ event, context }) => {
     const { account, amount } = event.args;
-    await context.db.insert(creditWithdrawal).values({ id: event.id, source: "escrow", account, amount, ...meta(event) });
+    await context.db
+      .insert(creditWithdrawal)
+      .values({ id: event.id, source: "escrow", account, amount, ...meta(event) });
     await updateCredit(context.db, "escrow", account, { withdrawn: amount });
   });
 }

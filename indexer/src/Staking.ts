@@ -135,7 +135,9 @@ ponder.on("Staking:Credited", async ({ event, context }) => {
 
 ponder.on("Staking:CreditsWithdrawn", async ({ event, context }) => {
   const { account, amount } = event.args;
-  await context.db.insert(creditWithdrawal).values({ id: event.id, source: "staking", account, amount, ...meta(event) });
+  await context.db
+    .insert(creditWithdrawal)
+    .values({ id: event.id, source: "staking", account, amount, ...meta(event) });
   await updateCredit(context.db, "staking", account, { withdrawn: amount });
 });
 

@@ -21,7 +21,10 @@ async function record(db: Db, contract: string, event: ParameterEvent): Promise<
     updatedBlock: event.block.number,
     updatedAt: event.block.timestamp,
   };
-  await db.insert(parameter).values({ contract, name, ...fields }).onConflictDoUpdate(fields);
+  await db
+    .insert(parameter)
+    .values({ contract, name, ...fields })
+    .onConflictDoUpdate(fields);
   await db.insert(parameterChange).values({
     id: event.id,
     contract,

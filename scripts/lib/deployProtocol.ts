@@ -51,7 +51,7 @@ export const DEMO_PARAMS: Partial<ProtocolParams> = {
   responseWindowSeconds: 20n,
   disputeTimeSeconds: 120n,
   graceSeconds: 60n,
-  thawPeriodSeconds: 1_500n,
+  thawPeriodSeconds: 3_600n,
   reclaimDelaySeconds: 120n,
 };
 
@@ -202,6 +202,9 @@ export async function deployProtocol(
   await wait(await escrow.write.grantRole([await escrow.read.SETTLER_ROLE(), settlement.address]));
   await wait(await settlement.write.grantRole([await settlement.read.CHALLENGE_ROLE(), game.address]));
   await wait(await settlement.write.setAuctionMarket([market.address]));
+  // Every payment goes through a committed, challengeable batch.
+  await wait(await market.write.setSettlement([settlement.address]));
+  await wait(await escrow.write.setNodeRedeemEnabled([false]));
 
   const addresses: Record<ProtocolContract, Address> = {
     TestToken: token.address,

@@ -36,7 +36,9 @@ export async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<
   clearTimeout(timer);
 }
 
-export async function startLocalChain(options: { port?: number; log?: (line: string) => void } = {}): Promise<LocalChain> {
+export async function startLocalChain(
+  options: { port?: number; log?: (line: string) => void } = {},
+): Promise<LocalChain> {
   const port = options.port ?? (await freePort());
   // Spawn Node on Hardhat's CLI directly (not through npx) so the pid we stop is the server's.
   const child = spawn(process.execPath, [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)], {

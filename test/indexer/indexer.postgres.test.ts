@@ -59,7 +59,19 @@ describe.skipIf(!bin)("indexer (PostgreSQL via DATABASE_URL, real chain, ponder 
     const stats = (await getJson(ponder.url, "/stats")).body.market;
     expect(stats.totalStaked).toBe(String(await staking.read.totalStaked()));
 
-    const data = await graphql(ponder.url, `{ models(orderBy: "id") { items { id deprecated } } }`);
+    const data = await graphql(
+      ponder.url,
+      `
+        {
+          models(orderBy: "id") {
+            items {
+              id
+              deprecated
+            }
+          }
+        }
+      `,
+    );
     expect(data.models.items).toHaveLength(3);
 
     const client = createClient(`${ponder.url}/sql`, { schema });

@@ -146,7 +146,11 @@ describe("indexer (PGlite, real chain, ponder start)", () => {
     expect(a.capabilities.map((c: any) => c.modelId).sort()).toEqual([sc.models.m1, sc.models.m2].map(lower).sort());
     expect(a.stake.free).toBe(String(5000n * E18));
     const c = (await getJson(ponder.url, `/nodes/${nodeC}`)).body;
-    expect(c.stake).toMatchObject({ free: String(1700n * E18), locked: String(200n * E18), totalSlashed: String(100n * E18) });
+    expect(c.stake).toMatchObject({
+      free: String(1700n * E18),
+      locked: String(200n * E18),
+      totalSlashed: String(100n * E18),
+    });
     expect(c.capabilities.map((x: any) => x.modelId)).toEqual([lower(sc.models.m1)]);
     expect(c.stats).toMatchObject({ slashCount: 1, slashedAmount: String(100n * E18) });
     expect(c.reputationHistory).toHaveLength(1);
@@ -157,7 +161,12 @@ describe("indexer (PGlite, real chain, ponder start)", () => {
     if (sc.escrow) {
       // Voucher 7 + ticket 50 tokens x price A, all withdrawn by node A.
       const earned = 7n * E18 + 50n * sc.prices.A;
-      expect(a.stats).toMatchObject({ earnings: String(earned), jobsServed: "1", tokensServed: "50", vouchersRedeemed: "1" });
+      expect(a.stats).toMatchObject({
+        earnings: String(earned),
+        jobsServed: "1",
+        tokensServed: "50",
+        vouchersRedeemed: "1",
+      });
       expect(a.credits.escrow).toEqual({ credited: String(earned), withdrawn: String(earned), balance: "0" });
       // Pair (requester, A): 100 deposited + 5 moved in - 1 withdrawn - earned.
       expect(a.escrow.escrowed).toBe(String(104n * E18 - earned));
@@ -174,7 +183,12 @@ describe("indexer (PGlite, real chain, ponder start)", () => {
       validators: 1,
       royaltyPerToken: "1000",
     });
-    expect(byId[lower(sc.models.m2)]).toMatchObject({ owner: lower(sc.accounts.other), pendingOwner: null, nodes: 1, validators: 0 });
+    expect(byId[lower(sc.models.m2)]).toMatchObject({
+      owner: lower(sc.accounts.other),
+      pendingOwner: null,
+      nodes: 1,
+      validators: 0,
+    });
     expect(byId[lower(sc.models.m3)].deprecated).toBe(true);
 
     const stats = (await getJson(ponder.url, "/stats")).body;
@@ -209,10 +223,39 @@ describe("indexer (PGlite, real chain, ponder start)", () => {
   it("answers GraphQL with relations", async () => {
     const data = await graphql(
       ponder.url,
-      `{ nodes(where: { status: "registered" }, orderBy: "address") {
-           items { address endpoint stake { free locked } capabilities { items { modelId pricePerToken model { family } } } }
-         }
-         validatorModels(where: { declared: true }) { items { validator modelId weight validatorRecord { modelCount } } } }`,
+      `
+        {
+          nodes(where: { status: "registered" }, orderBy: "address") {
+            items {
+              address
+              endpoint
+              stake {
+                free
+                locked
+              }
+              capabilities {
+                items {
+                  modelId
+                  pricePerToken
+                  model {
+                    family
+                  }
+                }
+              }
+            }
+          }
+          validatorModels(where: { declared: true }) {
+            items {
+              validator
+              modelId
+              weight
+              validatorRecord {
+                modelCount
+              }
+            }
+          }
+        }
+      `,
     );
     const items = data.nodes.items;
     expect(items).toHaveLength(3);
@@ -294,7 +337,9 @@ describe("indexer (PGlite, real chain, ponder start)", () => {
     };
     const counts = async (c: typeof client): Promise<Record<string, number>> =>
       Object.fromEntries(
-        await Promise.all(Object.entries(tables).map(async ([k, t]) => [k, (await c.db.select().from(t)).length] as const)),
+        await Promise.all(
+          Object.entries(tables).map(async ([k, t]) => [k, (await c.db.select().from(t)).length] as const),
+        ),
       );
     const before = await counts(client);
     const statsBefore = (await getJson(ponder.url, "/stats")).body.market;
@@ -324,7 +369,11 @@ describe("indexer (PGlite, real chain, ponder start)", () => {
     console.log(`indexer restart: stop ${stopMs} ms, /health after ${healthMs} ms, caught up after ${caughtUpMs} ms`);
 
     const after = await counts(createClient(`${ponder.url}/sql`, { schema }));
-    expect(after).toEqual({ ...before, stakeEvent: before.stakeEvent! + 1, reputationUpdate: before.reputationUpdate! + 1 });
+    expect(after).toEqual({
+      ...before,
+      stakeEvent: before.stakeEvent! + 1,
+      reputationUpdate: before.reputationUpdate! + 1,
+    });
     const statsAfter = (await getJson(ponder.url, "/stats")).body.market;
     expect(BigInt(statsAfter.totalStaked)).toBe(BigInt(statsBefore.totalStaked) + E18);
     expect(statsAfter.totalStaked).toBe(String(await staking.read.totalStaked()));

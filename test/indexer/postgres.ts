@@ -28,7 +28,9 @@ export async function startTestPostgres(bin: string): Promise<TestPostgres> {
   const dir = mkdtempSync(join(tmpdir(), "llmarket-pg-"));
   const data = join(dir, "data");
   const run = (cmd: string, args: string[]): string => {
-    const [file, argv] = isRoot ? ["runuser", ["-u", "postgres", "--", join(bin, cmd), ...args]] : [join(bin, cmd), args];
+    const [file, argv] = isRoot
+      ? ["runuser", ["-u", "postgres", "--", join(bin, cmd), ...args]]
+      : [join(bin, cmd), args];
     return execFileSync(file, argv, { stdio: ["ignore", "pipe", "pipe"], cwd: dir }).toString();
   };
   if (isRoot) {

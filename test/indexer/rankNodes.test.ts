@@ -4,7 +4,13 @@ import { rankNodes, rankQuerySchema, type Candidate } from "../../indexer/lib/ra
 
 const E18 = 10n ** 18n;
 const model = `0x${"11".repeat(32)}`;
-const cand = (n: number, pricePerToken: bigint, latencySlaMs: number, reputation: bigint, freeStake = 1000n * E18): Candidate => ({
+const cand = (
+  n: number,
+  pricePerToken: bigint,
+  latencySlaMs: number,
+  reputation: bigint,
+  freeStake = 1000n * E18,
+): Candidate => ({
   address: `0x${n.toString(16).padStart(40, "0")}`,
   endpoint: `http://127.0.0.1:${8000 + n}`,
   signer: `0x${n.toString(16).padStart(40, "0")}`,
@@ -37,9 +43,14 @@ describe("rankNodes", () => {
   });
 
   it("normalizes weights and filters on every constraint", () => {
-    expect(rankNodes([cheap, fast, trusted], q({ wPrice: "0", wReputation: "2", wLatency: "0" }))[0]!.score).toBeCloseTo(0.9, 9);
+    expect(
+      rankNodes([cheap, fast, trusted], q({ wPrice: "0", wReputation: "2", wLatency: "0" }))[0]!.score,
+    ).toBeCloseTo(0.9, 9);
     // Normalization is over the eligible set: without `fast`, trusted has the best latency (0.72 > 0.70).
-    expect(rankNodes([cheap, fast, trusted], q({ maxPrice: "20" })).map((r) => r.address)).toEqual([trusted.address, cheap.address]);
+    expect(rankNodes([cheap, fast, trusted], q({ maxPrice: "20" })).map((r) => r.address)).toEqual([
+      trusted.address,
+      cheap.address,
+    ]);
     expect(rankNodes([cheap, fast, trusted], q({ maxLatencyMs: "400" })).length).toBe(2);
     expect(rankNodes([cheap, fast, trusted], q({ minReputation: "0.5" })).length).toBe(2);
     const poor = cand(4, 1n, 1, E18, 10n);

@@ -21,13 +21,19 @@ export const ESCROW_TIMING = {
 } as const;
 
 /** Deploys the protocol, plus PairEscrow when the deployment lacks it (older deployProtocol). */
-export async function deployForIndexer(viem: HardhatViemHelpers): Promise<{ deployment: Deployment; escrow: Address | undefined }> {
+export async function deployForIndexer(
+  viem: HardhatViemHelpers,
+): Promise<{ deployment: Deployment; escrow: Address | undefined }> {
   const { deployment } = await deployProtocol(viem);
   let escrow = deployment.contracts.PairEscrow?.address;
   if (!escrow) {
     const [admin] = await viem.getWalletClients();
     const publicClient = await viem.getPublicClient();
-    const c = await viem.deployContract("PairEscrow", [admin!.account.address, deployment.token.address, ESCROW_TIMING]);
+    const c = await viem.deployContract("PairEscrow", [
+      admin!.account.address,
+      deployment.token.address,
+      ESCROW_TIMING,
+    ]);
     escrow = c.address;
     deployment.contracts.PairEscrow = { address: escrow, block: Number(await publicClient.getBlockNumber()) };
   }
@@ -57,7 +63,8 @@ export async function runScenario(viem: HardhatViemHelpers, deployment: Deployme
   const testClient = await viem.getTestClient();
   const wallets = await viem.getWalletClients();
   const [admin, nodeA, nodeB, nodeC, nodeD, validator, requester, other] = wallets;
-  if (!admin || !nodeA || !nodeB || !nodeC || !nodeD || !validator || !requester || !other) throw new Error("need 8 accounts");
+  if (!admin || !nodeA || !nodeB || !nodeC || !nodeD || !validator || !requester || !other)
+    throw new Error("need 8 accounts");
   const addr = (name: string): Address => {
     const c = deployment.contracts[name];
     if (!c) throw new Error(`deployment has no ${name}`);
@@ -132,8 +139,14 @@ export async function runScenario(viem: HardhatViemHelpers, deployment: Deployme
     latencySlaMs,
     pricePerToken,
   });
-  await nodes.write.register(["http://127.0.0.1:8700", nodeA.account.address, [cap(m1, prices.A, latencies.A)]], as(nodeA));
-  await nodes.write.register(["http://127.0.0.1:8701", nodeB.account.address, [cap(m1, prices.B, latencies.B)]], as(nodeB));
+  await nodes.write.register(
+    ["http://127.0.0.1:8700", nodeA.account.address, [cap(m1, prices.A, latencies.A)]],
+    as(nodeA),
+  );
+  await nodes.write.register(
+    ["http://127.0.0.1:8701", nodeB.account.address, [cap(m1, prices.B, latencies.B)]],
+    as(nodeB),
+  );
   await nodes.write.register(
     ["http://127.0.0.1:8702", nodeC.account.address, [cap(m1, prices.C, latencies.C), cap(m2, prices.C, latencies.C)]],
     as(nodeC),

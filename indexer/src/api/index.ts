@@ -184,12 +184,20 @@ app.get("/nodes/:address", async (c) => {
     ...n,
     reputation: { current: currentReputation(n, now, params), stored: n.reputation, updatedAt: n.reputationUpdatedAt },
     stake: s
-      ? { free: s.free, locked: s.locked, unbonding: s.unbonding, unbondingReleaseAt: s.unbondingReleaseAt, totalSlashed: s.totalSlashed }
+      ? {
+          free: s.free,
+          locked: s.locked,
+          unbonding: s.unbonding,
+          unbondingReleaseAt: s.unbondingReleaseAt,
+          totalSlashed: s.totalSlashed,
+        }
       : { free: 0n, locked: 0n, unbonding: 0n, unbondingReleaseAt: 0n, totalSlashed: 0n },
     capabilities: caps,
     stats: stats[0] ?? null,
     reputationHistory: history,
-    credits: Object.fromEntries(credits.map((r) => [r.source, { credited: r.credited, withdrawn: r.withdrawn, balance: r.balance }])),
+    credits: Object.fromEntries(
+      credits.map((r) => [r.source, { credited: r.credited, withdrawn: r.withdrawn, balance: r.balance }]),
+    ),
     escrow: { pairs: escrow[0]?.pairs ?? 0, escrowed: escrow[0]?.escrowed ?? "0", paid: escrow[0]?.paid ?? "0" },
   });
 });

@@ -205,11 +205,33 @@ contract CommitteeTest is CommitteeFixture {
     }
 
     function test_draw_memberWithoutFreeStake_skipped() public {
-        // Lock all of member 0's stake elsewhere: it cannot post a vote bond, so it never sits.
-        _lock(validators[0], VALIDATOR_STAKE);
+        // Lock all stake of members 0..9 elsewhere: they cannot post a vote bond, so they never sit.
+        for (uint256 i; i < 10; ++i) _lock(validators[i], VALIDATOR_STAKE);
         uint256 id = _open();
         address[] memory members = _draw(id);
-        for (uint256 i; i < members.length; ++i) assertTrue(members[i] != validators[0], "no bond, no seat");
+        if (members.length == 0) members = _draw(id); // the one redraw
+        assertEq(members.length, 3, "the four with free stake fill three seats");
+        for (uint256 i; i < members.length; ++i) {
+            for (uint256 j; j < 10; ++j) assertTrue(members[i] != validators[j], "no bond, no seat");
+        }
+    }
+
+    function test_draw_everyoneLeftAfterOpen_neutral() public {
+        uint256 id = _open();
+        for (uint256 i; i < validators.length; ++i) {
+            vm.prank(validators[i]);
+            staking.undeclareModel(MODEL_A);
+        }
+        vm.prank(node);
+        staking.undeclareModel(MODEL_A);
+        vm.prank(validator);
+        staking.undeclareModel(MODEL_A);
+        _rollPastTarget(id);
+        committee.draw(id);
+        _rollPastTarget(id);
+        committee.draw(id);
+        assertEq(uint256(committee.disputeOf(id).outcome), uint256(ICommittee.Outcome.Neutral), "neutral");
+        _assertCommitteeBooks();
     }
 
     // ------------------------------------------------------------------ votes
@@ -545,6 +567,20 @@ contract CommitteeTest is CommitteeFixture {
         committee.finalize(b);
         assertEq(committee.disputeOf(b).pot, FEE, "fee paid from the reserve");
         assertEq(committee.reserve(), reserveAfterA - FEE, "reserve paid it");
+        _assertCommitteeBooks();
+    }
+
+    function test_guiltyWithEmptyReserveAndNoShare_payAsMuchAsThereIs() public {
+        uint256 id = _open();
+        // Governance sets the committee share to zero while the dispute runs: the verdict brings
+        // nothing and the reserve is empty, so the pot holds only the penalties.
+        vm.prank(admin);
+        game.setParameter("committeeShareBps", 0);
+        _vote(id, _draw(id), 5, 0);
+        _toFinal(id);
+        committee.finalize(id);
+        assertEq(committee.disputeOf(id).pot, 0, "nothing to pay");
+        assertEq(committee.reserve(), 0, "reserve empty");
         _assertCommitteeBooks();
     }
 
