@@ -110,7 +110,9 @@ async function child(preset: Preset): Promise<Metric[]> {
   if (directTokens.length !== lastTokens.length || directTokens.some((t, j) => t !== lastTokens[j]))
     throw new Error("direct and runtime outputs differ");
   await direct.dispose();
-  const overhead = median(rtMs) / median(directMs) - 1;
+  // Best-of-N on each side: the runs least disturbed by other processes on this shared machine.
+  const overhead = Math.min(...rtMs) / Math.min(...directMs) - 1;
+  const overheadMedian = median(rtMs) / median(directMs) - 1;
   // Part of the runtime's cost: the protocol's outputHash (viem hashStruct over uint32[]).
   const { outputHash: oh } = await import("../agents/lib/encodings.ts");
   const hashStart = performance.now();
@@ -180,7 +182,10 @@ async function child(preset: Preset): Promise<Metric[]> {
         generatedTokens: lastTokens.length,
         reps,
         order: "ABBA",
-        statistic: "median(runtime ms)/median(direct ms) - 1",
+        statistic: "min(runtime ms)/min(direct ms) - 1",
+        medianBased: overheadMedian,
+        runtimeMinMs: Math.min(...rtMs),
+        directMinMs: Math.min(...directMs),
         goal: 0.03,
         outputsIdentical: true,
       }),

@@ -336,9 +336,11 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
             }
             if (leaf.requester != g.requester || leaf.model != g.model || g.count == 0) {
                 if (g.count != 0) _payGroup(header.node, g, chunk.payments, t);
+                if (leaf.model != g.model || g.owner == address(0)) {
+                    (g.owner, g.perToken) = modelRegistry.royaltyOf(leaf.model);
+                }
                 g.requester = leaf.requester;
                 g.model = leaf.model;
-                (g.owner, g.perToken) = modelRegistry.royaltyOf(leaf.model);
                 g.sum = 0;
                 g.tokens = 0;
                 g.count = 0;
@@ -675,7 +677,9 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
             Encodings.Leaf calldata leaf = leaves[i];
             // INVARIANT: each leaf sits at its own index (no leaf replayed at another position).
             if (leaf.index != first + i) revert SettlementLeafIndexMismatch(first + i, leaf.index);
-            level[i] = Encodings.hashLeaf(leaf);
+            // Reading each non-bytes32 field through Solidity validates it before it is hashed raw.
+            _validateLeaf(leaf);
+            level[i] = Encodings.hashLeafCalldata(leaf);
         }
         bytes32 chunkRoot = PositionalMerkle.rootOf(level);
         // A single-chunk batch has depth 0 above the chunk: the empty proof yields the chunk root.
@@ -684,6 +688,14 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
             header.root
         ) {
             revert SettlementChunkProofInvalid(batchId, chunk.index);
+        }
+    }
+
+    /// @dev Forces ABI validation of the leaf's narrow fields (reverts on dirty high bits).
+    function _validateLeaf(Encodings.Leaf calldata leaf) internal pure {
+        uint256 sink = uint256(leaf.kind) | uint256(leaf.tokens) | uint256(leaf.expiry) | uint256(uint160(leaf.requester));
+        assembly ("memory-safe") {
+            pop(sink)
         }
     }
 

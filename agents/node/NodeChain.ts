@@ -1,0 +1,162 @@
+/**
+ * The node's view of the chain: viem clients for the node's key, typed contracts from the
+ * generated ABIs and the deployments file, one serialized transaction queue (so nonces never
+ * collide), chain time and a cached escrow view per pair.
+ */
+import {
+  createPublicClient,
+  createWalletClient,
+  getContract,
+  http,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+  type WalletClient,
+} from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { contractAddress, type Deployment } from "../lib/deployments.ts";
+import { LLMarketError } from "../lib/errors.ts";
+import {
+  auctionMarketAbi,
+  batchSettlementAbi,
+  challengeGameAbi,
+  modelRegistryAbi,
+  nodeRegistryAbi,
+  pairEscrowAbi,
+  stakingAbi,
+  testTokenAbi,
+} from "../lib/generated/abis.ts";
+import type { SigningDomain } from "../lib/tickets.ts";
+
+/** A transaction reverted or could not be sent; `details.call` names it. */
+export class ChainTxError extends LLMarketError {}
+
+export class NodeChain {
+  readonly account: PrivateKeyAccount;
+  readonly deployment: Deployment;
+  readonly chainId: number;
+  readonly publicClient: PublicClient;
+  readonly walletClient: WalletClient;
+  readonly c;
+  readonly escrowDomain: SigningDomain;
+  readonly gameDomain: SigningDomain;
+  #txQueue: Promise<unknown> = Promise.resolve();
+  #latestTs = 0n;
+  readonly #pairCache = new Map<string, { at: number; balance: bigint; thawing: bigint }>();
+
+  constructor(rpcUrl: string, account: PrivateKeyAccount, deployment: Deployment) {
+    this.account = account;
+    this.deployment = deployment;
+    this.chainId = deployment.chainId;
+    const chain = {
+      id: deployment.chainId,
+      name: `chain-${deployment.chainId}`,
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [rpcUrl] } },
+    } as const;
+    const transport = http(rpcUrl, { retryCount: 2, timeout: 30_000 });
+    this.publicClient = createPublicClient({ chain, transport, pollingInterval: 100 }) as PublicClient;
+    this.walletClient = createWalletClient({ chain, transport, account });
+    const client = { public: this.publicClient, wallet: this.walletClient };
+    const at = (name: Parameters<typeof contractAddress>[1]) => contractAddress(deployment, name);
+    this.c = {
+      token: getContract({ address: at("TestToken"), abi: testTokenAbi, client }),
+      models: getContract({ address: at("ModelRegistry"), abi: modelRegistryAbi, client }),
+      staking: getContract({ address: at("Staking"), abi: stakingAbi, client }),
+      nodes: getContract({ address: at("NodeRegistry"), abi: nodeRegistryAbi, client }),
+      escrow: getContract({ address: at("PairEscrow"), abi: pairEscrowAbi, client }),
+      market: getContract({ address: at("AuctionMarket"), abi: auctionMarketAbi, client }),
+      settlement: getContract({ address: at("BatchSettlement"), abi: batchSettlementAbi, client }),
+      game: getContract({ address: at("ChallengeGame"), abi: challengeGameAbi, client }),
+    };
+    this.escrowDomain = { chainId: this.chainId, verifyingContract: at("PairEscrow") };
+    this.gameDomain = { chainId: this.chainId, verifyingContract: at("ChallengeGame") };
+  }
+
+  get address(): Address {
+    return this.account.address;
+  }
+
+  get isDevChain(): boolean {
+    return this.chainId === 31337 || this.chainId === 1337;
+  }
+
+  /** Refreshes the latest block timestamp (called by the agent's tick). */
+  async refreshTime(): Promise<bigint> {
+    const b = await this.publicClient.getBlock({ blockTag: "latest" });
+    this.#latestTs = b.timestamp;
+    return b.timestamp;
+  }
+
+  /**
+   * Best estimate of the next block's timestamp: the latest block's or the wall clock, whichever is
+   * later (a dev chain whose time was advanced runs ahead of the wall clock).
+   */
+  now(): bigint {
+    const wall = BigInt(Math.floor(Date.now() / 1000));
+    return this.#latestTs > wall ? this.#latestTs : wall;
+  }
+
+  /**
+   * Sends one contract write through the node's serialized queue and waits for its receipt; a
+   * revert throws ChainTxError with the decoded reason. `onHash` is called (and awaited) with the
+   * hash before waiting, so callers can persist it.
+   */
+  send(
+    call: string,
+    write: () => Promise<Hex>,
+    onHash?: (hash: Hex) => void | Promise<void>,
+  ): Promise<TransactionReceipt> {
+    const run = async (): Promise<TransactionReceipt> => {
+      let hash: Hex;
+      try {
+        hash = await write();
+      } catch (cause) {
+        throw new ChainTxError(`${call} failed: ${shortReason(cause)}`, { details: { call }, cause });
+      }
+      await onHash?.(hash);
+      const receipt = await this.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+      if (receipt.status !== "success") {
+        throw new ChainTxError(`${call} reverted in ${hash}.`, { details: { call, hash } });
+      }
+      return receipt;
+    };
+    const p = this.#txQueue.then(run, run);
+    this.#txQueue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Escrow balance and thawing amount of (requester, this node), cached for `maxAgeMs`. */
+  async pair(requester: Address, maxAgeMs = 2000): Promise<{ balance: bigint; thawing: bigint }> {
+    const key = requester.toLowerCase();
+    const hit = this.#pairCache.get(key);
+    if (hit && Date.now() - hit.at < maxAgeMs) return hit;
+    const [p, t] = await Promise.all([
+      this.c.escrow.read.pairOf([requester, this.address]),
+      this.c.escrow.read.thawOf([requester, this.address]),
+    ]);
+    const v = { at: Date.now(), balance: BigInt(p.balance), thawing: BigInt((t as { amount: bigint }).amount) };
+    this.#pairCache.set(key, v);
+    return v;
+  }
+
+  /** Forget cached escrow views (after a settlement moved money). */
+  invalidatePairs(): void {
+    this.#pairCache.clear();
+  }
+}
+
+/** The decoded revert name (or first line) of a viem error. */
+export function shortReason(e: unknown): string {
+  const err = e as { shortMessage?: string; message?: string; cause?: unknown };
+  let cur: unknown = e;
+  for (let i = 0; i < 6 && cur; i++) {
+    const c = cur as { data?: { errorName?: string; args?: unknown[] }; cause?: unknown };
+    if (c.data?.errorName) {
+      return `${c.data.errorName}(${(c.data.args ?? []).map((a) => String(a)).join(", ")})`;
+    }
+    cur = c.cause;
+  }
+  return (err.shortMessage ?? err.message ?? String(e)).split("\n")[0]!;
+}
