@@ -12,12 +12,37 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import os from "node:os";
-import { createWalletClient, custom, hexToBytes, keccak256, parseEventLogs, parseUnits, toHex, type Address, type Hex } from "viem";
+import {
+  createWalletClient,
+  custom,
+  hexToBytes,
+  keccak256,
+  parseEventLogs,
+  parseUnits,
+  toHex,
+  type Address,
+  type Hex,
+} from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { network } from "hardhat";
-import { LEAF_TICKET, ZERO32, challengeCommitment, inputHash, outputHash, type Voucher } from "../agents/lib/encodings.ts";
+import {
+  LEAF_TICKET,
+  ZERO32,
+  challengeCommitment,
+  inputHash,
+  outputHash,
+  type Voucher,
+} from "../agents/lib/encodings.ts";
 import { buildTicket, signVoucher, ticketId } from "../agents/lib/tickets.ts";
-import { buildBatch, chunkCount, chunkGroups, chunkLeaves, chunkProof, type PendingLeaf } from "../agents/lib/batch.ts";
+import {
+  buildBatch,
+  chunkCount,
+  chunkGroups,
+  chunkLeafGroups,
+  chunkLeaves,
+  chunkProof,
+  type PendingLeaf,
+} from "../agents/lib/batch.ts";
 import { protocolFixture, MODEL, PRICE } from "../test/utils/protocolFixture.ts";
 
 const { values } = parseArgs({
@@ -29,7 +54,9 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log("Usage: node bench/settlement.ts [--sizes 16,256,1024,4096] [--requesters 32] [--out bench/settlement.json]");
+  console.log(
+    "Usage: node bench/settlement.ts [--sizes 16,256,1024,4096] [--requesters 32] [--out bench/settlement.json]",
+  );
   process.exit(0);
 }
 
@@ -56,18 +83,34 @@ for (let i = 0; i < nRequesters; i++) {
   await f.testClient.setBalance({ address: acct.address, value: parseUnits("10", 18) });
   await f.wait(await f.c.token.write.faucet([acct.address, parseUnits("1000000", 18)]));
   const w = createWalletClient({ account: acct, transport: custom(conn.provider), chain: f.publicClient.chain });
-  await f.wait(await w.writeContract({ address: f.deployed.addresses.TestToken, abi: f.c.token.abi, functionName: "approve", args: [f.deployed.addresses.PairEscrow, 2n ** 255n] }));
-  await f.wait(await w.writeContract({ address: f.deployed.addresses.PairEscrow, abi: f.c.escrow.abi, functionName: "deposit", args: [f.node.account.address, parseUnits("500000", 18)] }));
+  await f.wait(
+    await w.writeContract({
+      address: f.deployed.addresses.TestToken,
+      abi: f.c.token.abi,
+      functionName: "approve",
+      args: [f.deployed.addresses.PairEscrow, 2n ** 255n],
+    }),
+  );
+  await f.wait(
+    await w.writeContract({
+      address: f.deployed.addresses.PairEscrow,
+      abi: f.c.escrow.abi,
+      functionName: "deposit",
+      args: [f.node.account.address, parseUnits("500000", 18)],
+    }),
+  );
 }
 // The node needs enough stake to lock 2 × payout of the largest batch.
 await f.wait(await f.c.token.write.faucet([f.node.account.address, parseUnits("1000000", 18)]));
 await f.wait(await f.c.token.write.approve([f.deployed.addresses.Staking, 2n ** 255n], { account: f.node.account }));
-for (let i = 0; i < 4; i++) await f.wait(await f.c.staking.write.stake([parseUnits("250000", 18)], { account: f.node.account }));
+for (let i = 0; i < 4; i++)
+  await f.wait(await f.c.staking.write.stake([parseUnits("250000", 18)], { account: f.node.account }));
 
 const owed = new Map<Address, { total: bigint; sequence: bigint }>();
 type Row = { name: string; value: number; unit: string; lowerIsBetter: boolean; conditions: string };
 const results: Row[] = [];
-const cond = (s: string) => `Hardhat in-process chain, Osaka (EIP-7623 floor, 16,777,216 gas cap), optimizer 200 runs; ${s}`;
+const cond = (s: string) =>
+  `Hardhat in-process chain, Osaka (EIP-7623 floor, 16,777,216 gas cap), optimizer 200 runs; ${s}`;
 
 for (const size of sizes) {
   const t0 = Date.now();
@@ -80,7 +123,16 @@ for (const size of sizes) {
     const prompt = `b${size} leaf ${i}`;
     const input = inputHash({ prompt, maxTokens: 64, stop: [], seed: 0n });
     const ticket = buildTicket(
-      { requester: r.address, node: f.node.account.address, model: MODEL, input, maxTokens: 64, pricePerToken: PRICE, sequence: st.sequence, profile: PROFILE },
+      {
+        requester: r.address,
+        node: f.node.account.address,
+        model: MODEL,
+        input,
+        maxTokens: 64,
+        pricePerToken: PRICE,
+        sequence: st.sequence,
+        profile: PROFILE,
+      },
       { nowSeconds: now, lifetimeSeconds: 500n },
     );
     const n = 16 + (i % 17);
@@ -88,20 +140,50 @@ for (const size of sizes) {
     const amount = BigInt(n) * PRICE;
     st.total += amount;
     owed.set(r.address, st);
-    pending.push({ kind: LEAF_TICKET, ref: ticketId(ticket, escrowDomain), requester: r.address, model: MODEL, adapter: ZERO32, input, output: outputHash(PROFILE, tokens), tokens: n, amount, expiry: ticket.expiry, profile: PROFILE });
+    pending.push({
+      kind: LEAF_TICKET,
+      ref: ticketId(ticket, escrowDomain),
+      requester: r.address,
+      model: MODEL,
+      adapter: ZERO32,
+      input,
+      output: outputHash(PROFILE, tokens),
+      tokens: n,
+      amount,
+      expiry: ticket.expiry,
+      profile: PROFILE,
+    });
   }
   const batch = buildBatch(pending);
-  const commitHash = await f.c.settlement.write.commitBatch([batch.root, batch.leaves.length, batch.payout], { account: f.node.account });
+  const commitHash = await f.c.settlement.write.commitBatch([batch.root, batch.leaves.length, batch.payout], {
+    account: f.node.account,
+  });
   const commitGas = await gasOf(commitHash);
-  const [ev] = parseEventLogs({ abi: f.c.settlement.abi, logs: (await f.wait(commitHash)).logs, eventName: "BatchCommitted" });
-  const header = { node: f.node.account.address, leafCount: batch.leaves.length, committedAt: ev!.args.committedAt, payout: batch.payout, lock: ev!.args.lock, root: batch.root };
+  const [ev] = parseEventLogs({
+    abi: f.c.settlement.abi,
+    logs: (await f.wait(commitHash)).logs,
+    eventName: "BatchCommitted",
+  });
+  const header = {
+    node: f.node.account.address,
+    leafCount: batch.leaves.length,
+    committedAt: ev!.args.committedAt,
+    payout: batch.payout,
+    lock: ev!.args.lock,
+    root: batch.root,
+  };
   const p = f.deployed.params;
   await f.advance(p.challengeWindowSeconds + p.revealPeriodSeconds + 1n);
   const vouchers = new Map<Address, { voucher: Voucher; signature: Hex }>();
   for (const r of requesters) {
     const st = owed.get(r.address);
     if (!st) continue;
-    const voucher: Voucher = { requester: r.address, node: f.node.account.address, cumulativeAmount: st.total, throughSequence: st.sequence };
+    const voucher: Voucher = {
+      requester: r.address,
+      node: f.node.account.address,
+      cumulativeAmount: st.total,
+      throughSequence: st.sequence,
+    };
     vouchers.set(r.address, { voucher, signature: await signVoucher(r, voucher, escrowDomain) });
   }
   let settleAll = 0;
@@ -109,39 +191,112 @@ for (const size of sizes) {
   let maxTx = 0;
   for (let c = 0; c < chunkCount(size); c++) {
     const leaves = chunkLeaves(batch, c);
-    const payments = process.env.NO_PAY ? [] : chunkGroups(leaves).map((a) => vouchers.get(a)!);
-    const hash = await f.c.settlement.write.settleChunk([BigInt(ev!.args.batchId), header, { index: c, leaves, proof: chunkProof(batch.tree, c), payments, tickets: [] }], { account: f.node.account });
+    const payments = chunkGroups(leaves).map((a) => vouchers.get(a)!);
+    const hash = await f.c.settlement.write.settleChunk(
+      [
+        BigInt(ev!.args.batchId),
+        header,
+        { index: c, groups: chunkLeafGroups(leaves), proof: chunkProof(batch.tree, c), payments, tickets: [] },
+      ],
+      { account: f.node.account },
+    );
     const g = await gasOf(hash);
     settleAll += g.all;
     settleExec += g.exec;
     maxTx = Math.max(maxTx, g.all);
   }
   const state = await f.c.settlement.read.stateOf([ev!.args.batchId]);
-  if (!process.env.NO_PAY && state.paid !== batch.payout) throw new Error(`batch of ${size} paid ${state.paid}, expected ${batch.payout}`);
+  if (state.paid !== batch.payout) throw new Error(`batch of ${size} paid ${state.paid}, expected ${batch.payout}`);
   const perLeaf = (commitGas.all + settleAll) / size;
   const perLeafExec = (commitGas.exec + settleExec) / size;
-  console.log(`b${size}: ${perLeaf.toFixed(0)} gas/leaf all-in (${perLeafExec.toFixed(0)} execution), largest tx ${maxTx}, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `b${size}: ${perLeaf.toFixed(0)} gas/leaf all-in (${perLeafExec.toFixed(0)} execution), largest tx ${maxTx}, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const tag = size === 256 ? "b256" : `b${size}`;
-  results.push({ name: `settle_gas_per_leaf_${tag}`, value: Math.round(perLeaf), unit: "gas/leaf", lowerIsBetter: true, conditions: cond(`${size} ticket leaves from ${Math.min(nRequesters, size)} requesters, one voucher per requester per 256-leaf chunk, commit + settle, all-in gasUsed / leaves`) });
-  results.push({ name: `settle_exec_gas_per_leaf_${tag}`, value: Math.round(perLeafExec), unit: "gas/leaf", lowerIsBetter: true, conditions: cond(`as settle_gas_per_leaf_${tag}, minus the 21,000 base and calldata of each transaction`) });
-  results.push({ name: `settle_max_tx_gas_${tag}`, value: maxTx, unit: "gas", lowerIsBetter: true, conditions: cond(`largest single settleChunk transaction of the ${size}-leaf batch; must stay under 16,777,216`) });
-  if (size === sizes[0]) results.push({ name: "commit_batch_gas", value: commitGas.all - 21_000, unit: "gas", lowerIsBetter: true, conditions: cond("commitBatch, gasUsed minus the 21,000 base (calldata included), node's second lock") });
+  results.push({
+    name: `settle_gas_per_leaf_${tag}`,
+    value: Math.round(perLeaf),
+    unit: "gas/leaf",
+    lowerIsBetter: true,
+    conditions: cond(
+      `${size} ticket leaves from ${Math.min(nRequesters, size)} requesters, one voucher per requester per 256-leaf chunk, commit + settle, all-in gasUsed / leaves`,
+    ),
+  });
+  results.push({
+    name: `settle_exec_gas_per_leaf_${tag}`,
+    value: Math.round(perLeafExec),
+    unit: "gas/leaf",
+    lowerIsBetter: true,
+    conditions: cond(`as settle_gas_per_leaf_${tag}, minus the 21,000 base and calldata of each transaction`),
+  });
+  results.push({
+    name: `settle_max_tx_gas_${tag}`,
+    value: maxTx,
+    unit: "gas",
+    lowerIsBetter: true,
+    conditions: cond(`largest single settleChunk transaction of the ${size}-leaf batch; must stay under 16,777,216`),
+  });
+  if (size === sizes[0])
+    results.push({
+      name: "commit_batch_gas",
+      value: commitGas.all - 21_000,
+      unit: "gas",
+      lowerIsBetter: true,
+      conditions: cond("commitBatch, gasUsed minus the 21,000 base (calldata included), node's second lock"),
+    });
 }
 
 // Challenge commit + reveal.
 {
   const v = f.validators[0]!;
-  const made: PendingLeaf[] = [{ kind: LEAF_TICKET, ref: keccak256(toHex("c")), requester: requesters[0]!.address, model: MODEL, adapter: ZERO32, input: ZERO32, output: ZERO32, tokens: 1, amount: PRICE, expiry: (await f.now()) + 600n, profile: PROFILE }];
+  const made: PendingLeaf[] = [
+    {
+      kind: LEAF_TICKET,
+      ref: keccak256(toHex("c")),
+      requester: requesters[0]!.address,
+      model: MODEL,
+      adapter: ZERO32,
+      input: ZERO32,
+      output: ZERO32,
+      tokens: 1,
+      amount: PRICE,
+      expiry: (await f.now()) + 600n,
+      profile: PROFILE,
+    },
+  ];
   const batch = buildBatch(made);
   const h = await f.c.settlement.write.commitBatch([batch.root, 1, batch.payout], { account: f.node.account });
   const [ev] = parseEventLogs({ abi: f.c.settlement.abi, logs: (await f.wait(h)).logs, eventName: "BatchCommitted" });
-  const header = { node: f.node.account.address, leafCount: 1, committedAt: ev!.args.committedAt, payout: batch.payout, lock: ev!.args.lock, root: batch.root };
+  const header = {
+    node: f.node.account.address,
+    leafCount: 1,
+    committedAt: ev!.args.committedAt,
+    payout: batch.payout,
+    lock: ev!.args.lock,
+    root: batch.root,
+  };
   const salt = keccak256(toHex("bench salt"));
-  const commit = await gasOf(await f.c.game.write.commitChallenge([challengeCommitment(ev!.args.batchId, 0, 0, v.account.address, salt)], { account: v.account }));
-  const reveal = await gasOf(await f.c.game.write.revealChallenge([ev!.args.batchId, header, 0, 0, salt], { account: v.account }));
-  results.push({ name: "challenge_commit_reveal_gas", value: commit.all + reveal.all - 42_000, unit: "gas", lowerIsBetter: true, conditions: cond("commitChallenge (bond transfer) + revealChallenge, gasUsed minus the two 21,000 bases") });
+  const commit = await gasOf(
+    await f.c.game.write.commitChallenge([challengeCommitment(ev!.args.batchId, 0, 0, v.account.address, salt)], {
+      account: v.account,
+    }),
+  );
+  const reveal = await gasOf(
+    await f.c.game.write.revealChallenge([ev!.args.batchId, header, 0, 0, salt], { account: v.account }),
+  );
+  results.push({
+    name: "challenge_commit_reveal_gas",
+    value: commit.all + reveal.all - 42_000,
+    unit: "gas",
+    lowerIsBetter: true,
+    conditions: cond("commitChallenge (bond transfer) + revealChallenge, gasUsed minus the two 21,000 bases"),
+  });
 }
 
-const out = { generatedAt: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", node: process.version }, results };
+const out = {
+  generatedAt: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", node: process.version },
+  results,
+};
 writeFileSync(values.out, JSON.stringify(out, null, 2) + "\n");
 console.log(`wrote ${values.out}`);

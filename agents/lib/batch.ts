@@ -61,19 +61,68 @@ export function chunkLeaves(batch: BuiltBatch, chunkIndex: number): Leaf[] {
   return batch.leaves.slice(chunkIndex * CHUNK_LEAVES, (chunkIndex + 1) * CHUNK_LEAVES);
 }
 
+export type CompactLeaf = { ref: Hex; input: Hex; output: Hex; packed: bigint };
+export type LeafGroup = {
+  kind: number;
+  requester: Address;
+  model: Hex;
+  adapter: Hex;
+  profile: Hex;
+  leaves: CompactLeaf[];
+};
+
+const U32 = (1n << 32n) - 1n;
+const U64 = (1n << 64n) - 1n;
+
+/** `amount << 128 | expiry << 32 | tokens`, the packed word of BatchSettlement's CompactLeaf. */
+export function packLeaf(l: Pick<Leaf, "amount" | "expiry" | "tokens">): bigint {
+  if (l.amount >= 1n << 128n) throw new RangeError(`leaf amount ${l.amount} does not fit in 128 bits`);
+  if (l.expiry > U64) throw new RangeError(`leaf expiry ${l.expiry} does not fit in 64 bits`);
+  if (BigInt(l.tokens) > U32) throw new RangeError(`leaf tokens ${l.tokens} do not fit in 32 bits`);
+  return (l.amount << 128n) | (l.expiry << 32n) | BigInt(l.tokens);
+}
+
+/** The compact leaf groups of a chunk: runs of leaves sharing kind, requester, model, adapter, profile. */
+export function chunkLeafGroups(leaves: readonly Leaf[]): LeafGroup[] {
+  const groups: LeafGroup[] = [];
+  let last: LeafGroup | undefined;
+  for (const l of leaves) {
+    const same =
+      last !== undefined &&
+      last.kind === l.kind &&
+      last.requester.toLowerCase() === l.requester.toLowerCase() &&
+      last.model === l.model &&
+      last.adapter === l.adapter &&
+      last.profile === l.profile;
+    if (!same) {
+      last = {
+        kind: l.kind,
+        requester: l.requester,
+        model: l.model,
+        adapter: l.adapter,
+        profile: l.profile,
+        leaves: [],
+      };
+      groups.push(last);
+    }
+    last!.leaves.push({ ref: l.ref, input: l.input, output: l.output, packed: packLeaf(l) });
+  }
+  return groups;
+}
+
 /**
  * Requesters of the voucher-paid groups of a chunk, in the order BatchSettlement consumes
- * payments: consecutive ticket leaves with one requester and one model, skipping leaves that are
- * held by a challenge or paid by their own ticket (`skip`, by leaf index).
+ * payments: every ticket leaf group that still has a payable leaf once leaves held by a
+ * challenge or paid by their own ticket (`skip`, by leaf index) are left out.
  */
 export function chunkGroups(leaves: readonly Leaf[], skip: ReadonlySet<number> = new Set()): Address[] {
   const out: Address[] = [];
-  let last = "";
-  for (const l of leaves) {
-    if (l.kind !== LEAF_TICKET || skip.has(l.index)) continue;
-    const key = `${l.requester.toLowerCase()}:${l.model}`;
-    if (key !== last) out.push(l.requester);
-    last = key;
+  let pos = 0;
+  for (const g of chunkLeafGroups(leaves)) {
+    let payable = false;
+    for (let k = 0; k < g.leaves.length; k++) if (!skip.has(leaves[pos + k]!.index)) payable = true;
+    pos += g.leaves.length;
+    if (g.kind === LEAF_TICKET && payable) out.push(g.requester);
   }
   return out;
 }

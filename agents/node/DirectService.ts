@@ -78,9 +78,7 @@ export const completionSchema = z.object({ ...common, prompt: z.string() }).pass
 export const chatSchema = z
   .object({
     ...common,
-    messages: z
-      .array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() }))
-      .min(1),
+    messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).min(1),
   })
   .passthrough();
 export const voucherBodySchema = z.object({
@@ -150,16 +148,25 @@ export class DirectService {
   async admit(kind: Kind, body: unknown): Promise<Admitted> {
     const arrivedAt = performance.now();
     const parsed = (kind === "chat" ? chatSchema : completionSchema).safeParse(body);
-    if (!parsed.success) throw new NodeHttpError(400, "invalid_request", `Malformed request: ${zodMessage(parsed.error)}.`);
+    if (!parsed.success)
+      throw new NodeHttpError(400, "invalid_request", `Malformed request: ${zodMessage(parsed.error)}.`);
     const req = parsed.data;
     const ticket = req.llmarket.ticket as Ticket;
     const signature = req.llmarket.signature as Hex;
     const model = this.#model(ticket.model);
     if (!model) {
-      throw new NodeHttpError(400, "unknown_model", `This node does not serve model ${ticket.model}: see GET /v1/models.`);
+      throw new NodeHttpError(
+        400,
+        "unknown_model",
+        `This node does not serve model ${ticket.model}: see GET /v1/models.`,
+      );
     }
     if (req.model !== undefined && req.model !== model.id && req.model !== model.name) {
-      throw new NodeHttpError(400, "model_mismatch", `Body model "${req.model}" is not the ticket's model ${model.id}.`);
+      throw new NodeHttpError(
+        400,
+        "model_mismatch",
+        `Body model "${req.model}" is not the ticket's model ${model.id}.`,
+      );
     }
     if (ticket.profile.toLowerCase() !== model.profileHash.toLowerCase()) {
       throw new NodeHttpError(400, "profile_mismatch", `Ticket profile must be ${model.profileHash} (GET /v1/models).`);
@@ -168,14 +175,25 @@ export class DirectService {
       throw new NodeHttpError(400, "wrong_node", `Ticket is for node ${ticket.node}, not ${this.o.chain.address}.`);
     }
     if (req.max_tokens !== ticket.maxTokens) {
-      throw new NodeHttpError(400, "max_tokens_mismatch", `max_tokens ${req.max_tokens} must equal the ticket's maxTokens ${ticket.maxTokens}.`);
+      throw new NodeHttpError(
+        400,
+        "max_tokens_mismatch",
+        `max_tokens ${req.max_tokens} must equal the ticket's maxTokens ${ticket.maxTokens}.`,
+      );
     }
     if (req.max_tokens > model.maxTokens) {
-      throw new NodeHttpError(400, "max_tokens_too_large", `max_tokens may be at most ${model.maxTokens} on this node.`);
+      throw new NodeHttpError(
+        400,
+        "max_tokens_too_large",
+        `max_tokens may be at most ${model.maxTokens} on this node.`,
+      );
     }
     let prompt: string;
     try {
-      prompt = kind === "chat" ? renderChat((req as z.infer<typeof chatSchema>).messages as ChatMessage[]) : (req as z.infer<typeof completionSchema>).prompt;
+      prompt =
+        kind === "chat"
+          ? renderChat((req as z.infer<typeof chatSchema>).messages as ChatMessage[])
+          : (req as z.infer<typeof completionSchema>).prompt;
     } catch (e) {
       throw new NodeHttpError(400, "invalid_request", `Bad messages: ${(e as Error).message}.`);
     }
@@ -194,20 +212,43 @@ export class DirectService {
     if (!valid) {
       // A contract wallet (ERC-1271) signs differently: ask the chain, only when the key did not match.
       const code = await this.o.chain.publicClient.getCode({ address: ticket.requester }).catch(() => undefined);
-      if (code && code !== "0x") valid = await verifyTicket(ticket, signature, d, this.o.chain.publicClient as PublicClient).catch(() => false);
+      if (code && code !== "0x")
+        valid = await verifyTicket(ticket, signature, d, this.o.chain.publicClient as PublicClient).catch(() => false);
     }
-    if (!valid) throw new NodeHttpError(401, "bad_signature", "Ticket signature is not the requester's (PairEscrow EIP-712 domain).");
+    if (!valid)
+      throw new NodeHttpError(
+        401,
+        "bad_signature",
+        "Ticket signature is not the requester's (PairEscrow EIP-712 domain).",
+      );
     const now = this.o.chain.now();
-    if (ticket.expiry <= now) throw new NodeHttpError(400, "ticket_expired", `Ticket expired at ${ticket.expiry} (now ${now}): sign a fresh one.`);
+    if (ticket.expiry <= now)
+      throw new NodeHttpError(
+        400,
+        "ticket_expired",
+        `Ticket expired at ${ticket.expiry} (now ${now}): sign a fresh one.`,
+      );
     if (ticket.expiry > now + this.o.ticketMaxLifetime) {
-      throw new NodeHttpError(400, "ticket_lifetime", `Ticket expiry is more than ${this.o.ticketMaxLifetime}s away: use a shorter expiry.`);
+      throw new NodeHttpError(
+        400,
+        "ticket_lifetime",
+        `Ticket expiry is more than ${this.o.ticketMaxLifetime}s away: use a shorter expiry.`,
+      );
     }
     if (ticket.pricePerToken < model.pricePerToken) {
-      throw new NodeHttpError(402, "price_too_low", `Price ${ticket.pricePerToken} is below this node's ${model.pricePerToken} per token.`);
+      throw new NodeHttpError(
+        402,
+        "price_too_low",
+        `Price ${ticket.pricePerToken} is below this node's ${model.pricePerToken} per token.`,
+      );
     }
     const last = this.o.store.lastSequence(ticket.requester);
     if (ticket.sequence <= last) {
-      throw new NodeHttpError(409, "sequence_replayed", `Ticket sequence ${ticket.sequence} is not above ${last}: use the next sequence.`);
+      throw new NodeHttpError(
+        409,
+        "sequence_replayed",
+        `Ticket sequence ${ticket.sequence} is not above ${last}: use the next sequence.`,
+      );
     }
     const promptTokens = (await this.o.runtime.promptTokens(model.profile, prompt)).length;
     if (promptTokens + req.max_tokens > model.contextSize) {
@@ -300,7 +341,9 @@ export class DirectService {
       this.o.store.failTicket(a.ticketId);
       if (e instanceof QueueFullError) {
         const retry = Math.max(1, Math.ceil(e.retryAfterMs / 1000));
-        throw new NodeHttpError(429, "queue_full", `The node is busy: retry after ${retry}s.`, { retryAfterSeconds: retry });
+        throw new NodeHttpError(429, "queue_full", `The node is busy: retry after ${retry}s.`, {
+          retryAfterSeconds: retry,
+        });
       }
       if (e instanceof RuntimeError) throw new NodeHttpError(400, e.code.toLowerCase(), e.message, { cause: e });
       throw e;
@@ -348,7 +391,8 @@ export class DirectService {
   /** POST /v1/vouchers: a cumulative voucher for this node, newer than the stored one. */
   async acceptVoucher(body: unknown): Promise<void> {
     const parsed = voucherBodySchema.safeParse(body);
-    if (!parsed.success) throw new NodeHttpError(400, "invalid_request", `Malformed voucher: ${zodMessage(parsed.error)}.`);
+    if (!parsed.success)
+      throw new NodeHttpError(400, "invalid_request", `Malformed voucher: ${zodMessage(parsed.error)}.`);
     const voucher = parsed.data.voucher as Voucher;
     const signature = parsed.data.signature as Hex;
     if (voucher.node.toLowerCase() !== this.o.chain.address.toLowerCase()) {
@@ -361,9 +405,19 @@ export class DirectService {
     if (!valid) {
       const code = await this.o.chain.publicClient.getCode({ address: voucher.requester }).catch(() => undefined);
       if (code && code !== "0x")
-        valid = await verifyVoucher(voucher, signature, this.o.chain.escrowDomain, this.o.chain.publicClient as PublicClient).catch(() => false);
+        valid = await verifyVoucher(
+          voucher,
+          signature,
+          this.o.chain.escrowDomain,
+          this.o.chain.publicClient as PublicClient,
+        ).catch(() => false);
     }
-    if (!valid) throw new NodeHttpError(401, "bad_signature", "Voucher signature is not the requester's (PairEscrow EIP-712 domain).");
+    if (!valid)
+      throw new NodeHttpError(
+        401,
+        "bad_signature",
+        "Voucher signature is not the requester's (PairEscrow EIP-712 domain).",
+      );
     const latest = this.o.store.voucher(voucher.requester as Address);
     if (latest) {
       const v = latest.voucher;

@@ -12,7 +12,6 @@ import {
   type Hex,
   type PublicClient,
   type TransactionReceipt,
-  type WalletClient,
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { contractAddress, type Deployment } from "../lib/deployments.ts";
@@ -32,13 +31,45 @@ import type { SigningDomain } from "../lib/tickets.ts";
 /** A transaction reverted or could not be sent; `details.call` names it. */
 export class ChainTxError extends LLMarketError {}
 
+function chainOf(rpcUrl: string, chainId: number) {
+  return {
+    id: chainId,
+    name: `chain-${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  } as const;
+}
+
+function makeWallet(rpcUrl: string, chainId: number, account: PrivateKeyAccount) {
+  return createWalletClient({
+    chain: chainOf(rpcUrl, chainId),
+    transport: http(rpcUrl, { retryCount: 2, timeout: 30_000 }),
+    account,
+  });
+}
+
+function makeContracts(deployment: Deployment, publicClient: PublicClient, wallet: ReturnType<typeof makeWallet>) {
+  const client = { public: publicClient, wallet };
+  const at = (name: Parameters<typeof contractAddress>[1]) => contractAddress(deployment, name);
+  return {
+    token: getContract({ address: at("TestToken"), abi: testTokenAbi, client }),
+    models: getContract({ address: at("ModelRegistry"), abi: modelRegistryAbi, client }),
+    staking: getContract({ address: at("Staking"), abi: stakingAbi, client }),
+    nodes: getContract({ address: at("NodeRegistry"), abi: nodeRegistryAbi, client }),
+    escrow: getContract({ address: at("PairEscrow"), abi: pairEscrowAbi, client }),
+    market: getContract({ address: at("AuctionMarket"), abi: auctionMarketAbi, client }),
+    settlement: getContract({ address: at("BatchSettlement"), abi: batchSettlementAbi, client }),
+    game: getContract({ address: at("ChallengeGame"), abi: challengeGameAbi, client }),
+  };
+}
+
 export class NodeChain {
   readonly account: PrivateKeyAccount;
   readonly deployment: Deployment;
   readonly chainId: number;
   readonly publicClient: PublicClient;
-  readonly walletClient: WalletClient;
-  readonly c;
+  readonly walletClient: ReturnType<typeof makeWallet>;
+  readonly c: ReturnType<typeof makeContracts>;
   readonly escrowDomain: SigningDomain;
   readonly gameDomain: SigningDomain;
   #txQueue: Promise<unknown> = Promise.resolve();
@@ -49,27 +80,14 @@ export class NodeChain {
     this.account = account;
     this.deployment = deployment;
     this.chainId = deployment.chainId;
-    const chain = {
-      id: deployment.chainId,
-      name: `chain-${deployment.chainId}`,
-      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [rpcUrl] } },
-    } as const;
-    const transport = http(rpcUrl, { retryCount: 2, timeout: 30_000 });
-    this.publicClient = createPublicClient({ chain, transport, pollingInterval: 100 }) as PublicClient;
-    this.walletClient = createWalletClient({ chain, transport, account });
-    const client = { public: this.publicClient, wallet: this.walletClient };
+    this.publicClient = createPublicClient({
+      chain: chainOf(rpcUrl, deployment.chainId),
+      transport: http(rpcUrl, { retryCount: 2, timeout: 30_000 }),
+      pollingInterval: 100,
+    }) as PublicClient;
+    this.walletClient = makeWallet(rpcUrl, deployment.chainId, account);
+    this.c = makeContracts(deployment, this.publicClient, this.walletClient);
     const at = (name: Parameters<typeof contractAddress>[1]) => contractAddress(deployment, name);
-    this.c = {
-      token: getContract({ address: at("TestToken"), abi: testTokenAbi, client }),
-      models: getContract({ address: at("ModelRegistry"), abi: modelRegistryAbi, client }),
-      staking: getContract({ address: at("Staking"), abi: stakingAbi, client }),
-      nodes: getContract({ address: at("NodeRegistry"), abi: nodeRegistryAbi, client }),
-      escrow: getContract({ address: at("PairEscrow"), abi: pairEscrowAbi, client }),
-      market: getContract({ address: at("AuctionMarket"), abi: auctionMarketAbi, client }),
-      settlement: getContract({ address: at("BatchSettlement"), abi: batchSettlementAbi, client }),
-      game: getContract({ address: at("ChallengeGame"), abi: challengeGameAbi, client }),
-    };
     this.escrowDomain = { chainId: this.chainId, verifyingContract: at("PairEscrow") };
     this.gameDomain = { chainId: this.chainId, verifyingContract: at("ChallengeGame") };
   }

@@ -27,11 +27,23 @@ export const nodeConfigSchema = z.object({
   keyPasswordFile: z.string().optional(),
   models: z.array(modelSpecSchema).min(1, "at least one --model path.gguf:pricePerTokenWei is required"),
   threads: z.number().int().min(1).max(256),
-  contextSize: z.number().int().min(64).max(1 << 20),
-  batchSize: z.number().int().min(1).max(1 << 16),
+  contextSize: z
+    .number()
+    .int()
+    .min(64)
+    .max(1 << 20),
+  batchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 16),
   parallel: z.number().int().min(1).max(64),
   queueCapacity: z.number().int().min(0).max(100_000),
-  maxTokens: z.number().int().min(1).max(1 << 20),
+  maxTokens: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20),
   maxBodyBytes: z.number().int().min(1024),
   marginBps: z.number().int().min(0).max(1_000_000),
   costPerToken: bigintString.transform((v) => BigInt(v)),

@@ -43,7 +43,11 @@ export class NodeMetrics {
     help: "Jobs waiting in the scheduler",
     registers: [this.registry],
   });
-  readonly running = new Gauge({ name: "llmarket_node_running_jobs", help: "Jobs running", registers: [this.registry] });
+  readonly running = new Gauge({
+    name: "llmarket_node_running_jobs",
+    help: "Jobs running",
+    registers: [this.registry],
+  });
   readonly cacheHitRatio = new Gauge({
     name: "llmarket_node_cache_hit_ratio",
     help: "Result cache hit ratio",

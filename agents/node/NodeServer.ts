@@ -42,7 +42,10 @@ function errorResponse(c: Context, e: unknown, log: NodeServerOptions["log"]): R
     return c.json(e.toBody(), e.status, headers);
   }
   log("error", "request failed", { error: (e as Error).message });
-  return c.json({ error: { message: "Internal error: see the node's log.", type: "server_error", code: "internal" } }, 500);
+  return c.json(
+    { error: { message: "Internal error: see the node's log.", type: "server_error", code: "internal" } },
+    500,
+  );
 }
 
 function llmarketObject(r: DirectResult): Record<string, unknown> {
@@ -60,11 +63,16 @@ export function createNodeApp(o: NodeServerOptions): Hono {
   const app = new Hono();
 
   const readJson = async (c: Context): Promise<unknown> => {
-    if (!o.state.serving) throw new NodeHttpError(503, "not_serving", "The node is starting or draining: retry shortly.", { retryAfterSeconds: 1 });
+    if (!o.state.serving)
+      throw new NodeHttpError(503, "not_serving", "The node is starting or draining: retry shortly.", {
+        retryAfterSeconds: 1,
+      });
     const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > o.maxBodyBytes) throw new NodeHttpError(413, "body_too_large", `Request body over ${o.maxBodyBytes} bytes.`);
+    if (declared > o.maxBodyBytes)
+      throw new NodeHttpError(413, "body_too_large", `Request body over ${o.maxBodyBytes} bytes.`);
     const text = await c.req.text();
-    if (Buffer.byteLength(text) > o.maxBodyBytes) throw new NodeHttpError(413, "body_too_large", `Request body over ${o.maxBodyBytes} bytes.`);
+    if (Buffer.byteLength(text) > o.maxBodyBytes)
+      throw new NodeHttpError(413, "body_too_large", `Request body over ${o.maxBodyBytes} bytes.`);
     try {
       return JSON.parse(text);
     } catch {
@@ -73,7 +81,10 @@ export function createNodeApp(o: NodeServerOptions): Hono {
   };
 
   app.get("/health", (c) =>
-    c.json({ status: o.state.serving ? "ok" : "unavailable", node: o.node, chainId: o.chainId }, o.state.serving ? 200 : 503),
+    c.json(
+      { status: o.state.serving ? "ok" : "unavailable", node: o.node, chainId: o.chainId },
+      o.state.serving ? 200 : 503,
+    ),
   );
 
   app.get("/metrics", async (c) => {
@@ -135,7 +146,11 @@ export function createNodeApp(o: NodeServerOptions): Hono {
           created,
           model: modelName,
           choices: [choice],
-          usage: { prompt_tokens: r.promptTokens, completion_tokens: r.tokens.length, total_tokens: r.promptTokens + r.tokens.length },
+          usage: {
+            prompt_tokens: r.promptTokens,
+            completion_tokens: r.tokens.length,
+            total_tokens: r.promptTokens + r.tokens.length,
+          },
           llmarket: llmarketObject(r),
         });
       } catch (e) {
@@ -219,7 +234,10 @@ export function createNodeApp(o: NodeServerOptions): Hono {
   });
 
   const notFound = (c: Context, what: string) =>
-    c.json({ error: { message: `${what} is not known to this node.`, type: "invalid_request_error", code: "not_found" } }, 404);
+    c.json(
+      { error: { message: `${what} is not known to this node.`, type: "invalid_request_error", code: "not_found" } },
+      404,
+    );
   const parseId = (s: string): bigint | null => (/^\d{1,78}$/.test(s) ? BigInt(s) : null);
 
   app.get("/v1/batches/:batchId", (c) => {
@@ -249,7 +267,13 @@ export function createNodeApp(o: NodeServerOptions): Hono {
     const id = parseId(c.req.param("jobId"));
     const j = id === null ? undefined : o.store.job(id);
     if (!j || !j.output || !["delivered", "done"].includes(j.status)) return notFound(c, `Job ${c.req.param("jobId")}`);
-    return c.json({ jobId: String(id), prompt: j.output.prompt, text: j.output.text, tokens: j.output.tokens, outputHash: j.output.outputHash });
+    return c.json({
+      jobId: String(id),
+      prompt: j.output.prompt,
+      text: j.output.text,
+      tokens: j.output.tokens,
+      outputHash: j.output.outputHash,
+    });
   });
 
   app.notFound((c) => notFound(c, `Route ${c.req.method} ${c.req.path}`));

@@ -84,7 +84,7 @@ export type ChallengeRow = {
   leafIndex: number;
   kind: number;
   deadline: bigint;
-  status: "open" | "answered" | "failed";
+  status: "open" | "answered" | "closed" | "failed";
   txHash: Hex | null;
 };
 
@@ -156,22 +156,25 @@ export class NodeStore {
   }
 
   set(key: string, value: string): void {
-    this.db.prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+    this.db
+      .prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .run(key, value);
   }
 
   // ---------------------------------------------------------------- tickets
 
   lastSequence(requester: Address): bigint {
     const r = this.db.prepare("SELECT last_sequence FROM pairs WHERE requester = ?").get(requester.toLowerCase()) as
-      | Row
-      | undefined;
+      Row | undefined;
     return r ? BigInt(r.last_sequence as string) : 0n;
   }
 
   /** Unpaid exposure of the pair: max cost of running tickets plus amounts of finished, unsettled ones. */
   outstanding(requester: Address): bigint {
     const rows = this.db
-      .prepare("SELECT max_cost, amount, status FROM tickets WHERE requester = ? AND settled = 0 AND status != 'failed'")
+      .prepare(
+        "SELECT max_cost, amount, status FROM tickets WHERE requester = ? AND settled = 0 AND status != 'failed'",
+      )
       .all(requester.toLowerCase()) as Row[];
     let sum = 0n;
     for (const r of rows) sum += BigInt((r.status === "accepted" ? r.max_cost : (r.amount ?? "0")) as string);
@@ -306,17 +309,16 @@ export class NodeStore {
 
   batchByChainId(chainBatchId: bigint): BatchRow | undefined {
     const r = this.db.prepare("SELECT * FROM batches WHERE chain_batch_id = ?").get(String(chainBatchId)) as
-      | Row
-      | undefined;
+      Row | undefined;
     return r ? batchRow(r) : undefined;
   }
 
   // ---------------------------------------------------------------- vouchers
 
   voucher(requester: Address): { voucher: Voucher; signature: Hex } | undefined {
-    const r = this.db.prepare("SELECT voucher, signature FROM vouchers WHERE requester = ?").get(
-      requester.toLowerCase(),
-    ) as Row | undefined;
+    const r = this.db
+      .prepare("SELECT voucher, signature FROM vouchers WHERE requester = ?")
+      .get(requester.toLowerCase()) as Row | undefined;
     return r ? { voucher: fromJson<Voucher>(r.voucher as string), signature: r.signature as Hex } : undefined;
   }
 

@@ -42,15 +42,15 @@ export class EvidenceStore {
     for (const line of readFileSync(this.path, "utf8").split("\n")) {
       if (!line.trim()) continue;
       try {
-        const raw = JSON.parse(line) as Evidence & { ticket: Record<string, unknown> };
-        const t = raw.ticket;
+        const raw = JSON.parse(line) as Evidence;
+        const t = raw.ticket as unknown as Record<string, string>;
         const e: Evidence = {
           ...raw,
           ticket: {
             ...(t as unknown as Ticket),
-            pricePerToken: BigInt(t.pricePerToken as string),
-            sequence: BigInt(t.sequence as string),
-            expiry: BigInt(t.expiry as string),
+            pricePerToken: BigInt(t.pricePerToken!),
+            sequence: BigInt(t.sequence!),
+            expiry: BigInt(t.expiry!),
           },
         };
         if (!node || e.node.toLowerCase() === node.toLowerCase()) out.push(e);

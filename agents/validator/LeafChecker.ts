@@ -35,6 +35,11 @@ export type CheckOptions = { retries: number; retryDelayMs: number; rescoreThrea
 
 /** Integrity of served data against the committed root and the leaf's own hashes; null when sound. */
 export function integrityProblem(header: BatchHeader, index: number, leaf: Leaf, proof: readonly Hex[], data: LeafData): string | null {
+  return membershipProblem(header, index, leaf, proof) ?? dataProblem(leaf, data);
+}
+
+/** Whether `leaf` is leaf `index` of the committed batch; null when it is. */
+export function membershipProblem(header: BatchHeader, index: number, leaf: Leaf, proof: readonly Hex[]): string | null {
   if (leaf.index !== index) return `served leaf has index ${leaf.index}, asked for ${index}`;
   let root: Hex;
   try {
@@ -43,6 +48,11 @@ export function integrityProblem(header: BatchHeader, index: number, leaf: Leaf,
     return `proof is malformed: ${(e as Error).message}`;
   }
   if (root.toLowerCase() !== header.root.toLowerCase()) return `leaf and proof give root ${root}, the batch committed ${header.root}`;
+  return null;
+}
+
+/** Whether the served input and tokens are what the leaf's hashes commit to; null when they are. */
+export function dataProblem(leaf: Leaf, data: LeafData): string | null {
   const iHash = inputHash({ prompt: data.prompt, maxTokens: data.maxTokens, stop: data.stop, seed: data.seed });
   if (iHash !== leaf.input) return `served input hashes to ${iHash}, the leaf committed ${leaf.input}`;
   const oHash = outputHash(leaf.profile, data.tokens);

@@ -56,10 +56,31 @@ interface IBatchSettlement {
     /// chunk root above height 8, voucher payments per requester group and ticket payments.
     struct Chunk {
         uint32 index;
-        Encodings.Leaf[] leaves;
+        LeafGroup[] groups;
         bytes32[] proof;
         PairPayment[] payments;
         TicketPayment[] tickets;
+    }
+
+    /// @notice Consecutive leaves of a chunk that share kind, requester, model, adapter and profile.
+    /// Leaves are sent in this compact form because calldata dominates settlement gas (EIP-7623's
+    /// floor prices every byte); each leaf's hash is rebuilt on-chain exactly as spec/encodings.md
+    /// defines it, its index being its position in the chunk. A ticket group is paid by one voucher.
+    struct LeafGroup {
+        uint8 kind;
+        address requester;
+        bytes32 model;
+        bytes32 adapter;
+        bytes32 profile;
+        CompactLeaf[] leaves;
+    }
+
+    /// @notice A leaf's own fields; `packed` = amount << 128 | expiry << 32 | tokens (bits 96..127 zero).
+    struct CompactLeaf {
+        bytes32 ref;
+        bytes32 input;
+        bytes32 output;
+        uint256 packed;
     }
 
     /// @notice A single ticket paying one ticket leaf (fallback when no voucher came).
@@ -140,15 +161,17 @@ interface IBatchSettlement {
     error SettlementNoCredits(address account);
     error SettlementUnknownParameter(bytes32 name);
     error SettlementTicketCommittedLate(uint256 leafIndex, uint256 expiry, uint256 committedAt);
+    error SettlementBadPackedLeaf(uint256 leafIndex, uint256 packed);
 
     /// @notice Commits a batch: root, leaf count and declared payout; locks lockFactor × payout of
     /// the caller's stake. The caller must be a registered node. Pausable.
     function commitBatch(bytes32 root, uint32 leafCount, uint128 payout) external returns (uint256 batchId);
 
-    /// @notice Settles chunk `chunkIndex` after the reveal period: all its leaves in order, the proof
-    /// of the chunk root (siblings above height 8), voucher payments per requester group (consumed in
-    /// group order; a group without a matching payment stays unpaid) and ticket payments (sorted by
-    /// leaf index). Challenged leaves are held back. Pays at most the payout left. Pausable.
+    /// @notice Settles chunk `chunk.index` after the reveal period: all its leaves in order as leaf
+    /// groups, the proof of the chunk root (siblings above height 8), voucher payments (the next one
+    /// pays the next ticket group with payable leaves if it names the group's requester, else the
+    /// group stays unpaid) and ticket payments (sorted by leaf index). Challenged leaves are held
+    /// back. Pays at most the payout left. Pausable.
     function settleChunk(uint256 batchId, BatchHeader calldata header, Chunk calldata chunk) external;
 
     /// @notice Pays one leaf that was held back by a challenge since cleared. Pausable.

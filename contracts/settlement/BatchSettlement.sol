@@ -85,6 +85,12 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         uint256 nextTicket;
         uint32 held;
         uint32 unpaid;
+        bytes32 lastModel;
+        address lastOwner;
+        uint256 lastPerToken;
+        uint256 bits;
+        uint256 index;
+        uint256 lag;
     }
 
     /// @dev Consecutive ticket leaves of one requester and one model, paid by one voucher.
@@ -294,62 +300,87 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         emit BatchReleased(batchId, header.node, unlocked);
     }
 
-    /// @dev Pays a chunk's leaves. Consecutive ticket leaves with one requester and one model form
-    /// a group, paid by the next PairPayment if it names that requester (else unpaid); a leaf with a
-    /// TicketPayment is paid by its ticket instead. Auction leaves are paid by the market.
+    /// @dev Pays a chunk's leaves group by group. A ticket group's payable leaves (not held, not
+    /// paid by their own ticket) are paid by the next voucher if it names the group's requester;
+    /// auction leaves are paid by the market.
     function _payLeaves(uint256 batchId, BatchHeader calldata header, Chunk calldata chunk, Tally memory t) internal {
+        t.bits = _challengedBits[batchId][chunk.index];
+        t.index = uint256(chunk.index) * CHUNK_LEAVES;
+        t.lag = _params.batchCommitLag;
+        uint256 groups = chunk.groups.length;
+        for (uint256 gi = 0; gi < groups; ++gi) {
+            _payGroupLeaves(batchId, header, chunk, chunk.groups[gi], t);
+        }
+    }
+
+    function _payGroupLeaves(
+        uint256 batchId,
+        BatchHeader calldata header,
+        Chunk calldata chunk,
+        LeafGroup calldata lg,
+        Tally memory t
+    ) internal {
         Group memory g;
-        uint256 n = chunk.leaves.length;
-        uint256 bits;
-        for (uint256 i = 0; i < n; ++i) {
-            Encodings.Leaf calldata leaf = chunk.leaves[i];
-            if (i & 255 == 0) bits = _challengedBits[batchId][leaf.index >> 8];
-            if ((bits >> (leaf.index & 255)) & 1 == 1) {
-                if (_leafStatus[batchId][leaf.index] == LeafStatus.Held) {
-                    // A challenged leaf waits for its verdict; the others settle on time.
-                    ++t.held;
-                    continue;
-                }
-                // Cleared before its chunk settled: paid now, and never again as a held leaf.
-                _setLeafStatus(batchId, leaf.index, LeafStatus.Paid);
+        g.requester = lg.requester;
+        g.model = lg.model;
+        (g.owner, g.perToken) = _royalty(lg.model, t);
+        uint256 n = lg.leaves.length;
+        for (uint256 k = 0; k < n; ++k) {
+            (bool payable_, uint256 amount, uint32 tokens) = _leafStep(batchId, header, chunk, lg, lg.leaves[k], t);
+            if (payable_) {
+                g.sum += amount;
+                g.tokens += tokens;
+                ++g.count;
             }
-            if (leaf.kind == Encodings.LEAF_AUCTION) {
-                _payAuctionLeaf(header.node, leaf.ref, leaf.output, leaf.model, leaf.tokens, t);
-                continue;
-            }
-            // INVARIANT: a ticket leaf counts only if committed before its ticket could lapse.
-            if (uint256(leaf.expiry) + _params.batchCommitLag < header.committedAt) {
-                revert SettlementTicketCommittedLate(leaf.index, leaf.expiry, header.committedAt);
-            }
-            if (t.nextTicket < chunk.tickets.length && chunk.tickets[t.nextTicket].leafIndex == leaf.index) {
-                _payTicketLeaf(
-                    header.node,
-                    leaf.ref,
-                    leaf.requester,
-                    leaf.model,
-                    leaf.tokens,
-                    chunk.tickets[t.nextTicket],
-                    t
-                );
-                ++t.nextTicket;
-                continue;
-            }
-            if (leaf.requester != g.requester || leaf.model != g.model || g.count == 0) {
-                if (g.count != 0) _payGroup(header.node, g, chunk.payments, t);
-                if (leaf.model != g.model || g.owner == address(0)) {
-                    (g.owner, g.perToken) = modelRegistry.royaltyOf(leaf.model);
-                }
-                g.requester = leaf.requester;
-                g.model = leaf.model;
-                g.sum = 0;
-                g.tokens = 0;
-                g.count = 0;
-            }
-            g.sum += leaf.amount;
-            g.tokens += leaf.tokens;
-            ++g.count;
         }
         if (g.count != 0) _payGroup(header.node, g, chunk.payments, t);
+    }
+
+    /// @dev One leaf: held (skipped), auction (paid by the market), ticket fallback (paid by its
+    /// ticket) or voucher-payable (returned to the group's sum).
+    function _leafStep(
+        uint256 batchId,
+        BatchHeader calldata header,
+        Chunk calldata chunk,
+        LeafGroup calldata lg,
+        CompactLeaf calldata c,
+        Tally memory t
+    ) internal returns (bool payable_, uint256 amount, uint32 tokens) {
+        uint256 leafIndex = t.index++;
+        if ((t.bits >> (leafIndex & 255)) & 1 == 1) {
+            if (_leafStatus[batchId][uint32(leafIndex)] == LeafStatus.Held) {
+                // A challenged leaf waits for its verdict; the others settle on time.
+                ++t.held;
+                return (false, 0, 0);
+            }
+            // Cleared before its chunk settled: paid now, and never again as a held leaf.
+            _setLeafStatus(batchId, uint32(leafIndex), LeafStatus.Paid);
+        }
+        uint256 packed = c.packed;
+        tokens = uint32(packed);
+        if (lg.kind == Encodings.LEAF_AUCTION) {
+            _payAuctionLeaf(header.node, c.ref, c.output, lg.model, tokens, t);
+            return (false, 0, 0);
+        }
+        // INVARIANT: a ticket leaf counts only if committed before its ticket could lapse.
+        uint256 expiry = uint64(packed >> 32);
+        if (expiry + t.lag < header.committedAt)
+            revert SettlementTicketCommittedLate(leafIndex, expiry, header.committedAt);
+        if (t.nextTicket < chunk.tickets.length && chunk.tickets[t.nextTicket].leafIndex == leafIndex) {
+            _payTicketLeaf(header.node, c.ref, lg.requester, lg.model, tokens, chunk.tickets[t.nextTicket], t);
+            ++t.nextTicket;
+            return (false, 0, 0);
+        }
+        return (true, packed >> 128, tokens);
+    }
+
+    /// @dev Royalty terms of `model`, cached for consecutive groups of one model.
+    function _royalty(bytes32 model, Tally memory t) internal view returns (address owner, uint256 perToken) {
+        if (model != t.lastModel || t.lastOwner == address(0)) {
+            (t.lastOwner, t.lastPerToken) = modelRegistry.royaltyOf(model);
+            t.lastModel = model;
+        }
+        return (t.lastOwner, t.lastPerToken);
     }
 
     /// @dev One held leaf (memory), paid like a group of one.
@@ -661,26 +692,31 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         _chunkBits[batchId][chunkIndex >> 8] |= uint256(1) << (chunkIndex & 255);
     }
 
-    /// @dev Recomputes the chunk root from the leaves (zero-padded to the chunk width) and checks
-    /// it against the batch root with the proof of the upper tree.
+    /// @dev Rebuilds every leaf hash of the chunk (spec/encodings.md Leaf, its index its position),
+    /// zero-pads to the chunk width, and checks the chunk root against the batch root with the
+    /// proof of the upper tree.
     function _verifyChunk(uint256 batchId, BatchHeader calldata header, Chunk calldata chunk) internal pure {
         uint256 first = uint256(chunk.index) * CHUNK_LEAVES;
         uint256 expected = header.leafCount - first;
         if (expected > CHUNK_LEAVES) expected = CHUNK_LEAVES;
-        Encodings.Leaf[] calldata leaves = chunk.leaves;
-        uint256 n = leaves.length;
-        if (n != expected) revert SettlementWrongLeafCount(n, expected);
         uint256 depth = PositionalMerkle.depth(header.leafCount);
         uint256 width = depth >= PositionalMerkle.CHUNK_HEIGHT ? CHUNK_LEAVES : (uint256(1) << depth);
         bytes32[] memory level = new bytes32[](width);
-        for (uint256 i = 0; i < n; ++i) {
-            Encodings.Leaf calldata leaf = leaves[i];
-            // INVARIANT: each leaf sits at its own index (no leaf replayed at another position).
-            if (leaf.index != first + i) revert SettlementLeafIndexMismatch(first + i, leaf.index);
-            // Reading each non-bytes32 field through Solidity validates it before it is hashed raw.
-            _validateLeaf(leaf);
-            level[i] = Encodings.hashLeafCalldata(leaf);
+        uint256 index = first;
+        uint256 groups = chunk.groups.length;
+        for (uint256 gi = 0; gi < groups; ++gi) {
+            LeafGroup calldata lg = chunk.groups[gi];
+            uint256 n = lg.leaves.length;
+            // INVARIANT: the chunk holds exactly its committed leaves (checked before writing level).
+            if (index + n - first > expected) revert SettlementWrongLeafCount(index + n - first, expected);
+            uint256 kind = lg.kind;
+            uint256 requester = uint160(lg.requester);
+            for (uint256 k = 0; k < n; ++k) {
+                level[index - first] = _leafHash(index, kind, requester, lg, lg.leaves[k]);
+                ++index;
+            }
         }
+        if (index - first != expected) revert SettlementWrongLeafCount(index - first, expected);
         bytes32 chunkRoot = PositionalMerkle.rootOf(level);
         // A single-chunk batch has depth 0 above the chunk: the empty proof yields the chunk root.
         if (
@@ -691,11 +727,37 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         }
     }
 
-    /// @dev Forces ABI validation of the leaf's narrow fields (reverts on dirty high bits).
-    function _validateLeaf(Encodings.Leaf calldata leaf) internal pure {
-        uint256 sink = uint256(leaf.kind) | uint256(leaf.tokens) | uint256(leaf.expiry) | uint256(uint160(leaf.requester));
+    /// @dev hashStruct(Leaf) from a group and a compact leaf, in scratch memory (not allocated).
+    function _leafHash(
+        uint256 index,
+        uint256 kind,
+        uint256 requester,
+        LeafGroup calldata lg,
+        CompactLeaf calldata c
+    ) internal pure returns (bytes32 h) {
+        uint256 packed = c.packed;
+        // INVARIANT: one leaf has one packed form (the unused bits are zero).
+        if ((packed >> 96) & 0xffffffff != 0) revert SettlementBadPackedLeaf(index, packed);
+        bytes32 typehash = Encodings.LEAF_TYPEHASH;
+        bytes32 model = lg.model;
+        bytes32 adapter = lg.adapter;
+        bytes32 profile = lg.profile;
         assembly ("memory-safe") {
-            pop(sink)
+            let p := mload(0x40)
+            mstore(p, typehash)
+            mstore(add(p, 0x20), index)
+            mstore(add(p, 0x40), kind)
+            mstore(add(p, 0x60), calldataload(c)) // ref
+            mstore(add(p, 0x80), requester)
+            mstore(add(p, 0xa0), model)
+            mstore(add(p, 0xc0), adapter)
+            mstore(add(p, 0xe0), calldataload(add(c, 0x20))) // input
+            mstore(add(p, 0x100), calldataload(add(c, 0x40))) // output
+            mstore(add(p, 0x120), and(packed, 0xffffffff)) // tokens
+            mstore(add(p, 0x140), shr(128, packed)) // amount
+            mstore(add(p, 0x160), and(shr(32, packed), 0xffffffffffffffff)) // expiry
+            mstore(add(p, 0x180), profile)
+            h := keccak256(p, 0x1a0)
         }
     }
 

@@ -18,6 +18,7 @@ import {
   buildBatch,
   chunkCount,
   chunkGroups,
+  chunkLeafGroups,
   chunkLeaves,
   chunkProof,
   type BatchHeader,
@@ -184,7 +185,17 @@ export class BatchDriver {
       .sort(([a], [b]) => a - b)
       .map(([leafIndex, m]) => ({ leafIndex, ticket: m.ticket!, signature: m.ticketSig! }));
     const hash = await this.f.c.settlement.write.settleChunk(
-      [batchId, header, { index: chunkIndex, leaves, proof: chunkProof(batch.tree, chunkIndex), payments, tickets }],
+      [
+        batchId,
+        header,
+        {
+          index: chunkIndex,
+          groups: chunkLeafGroups(leaves),
+          proof: chunkProof(batch.tree, chunkIndex),
+          payments,
+          tickets,
+        },
+      ],
       { account: this.f.node.account },
     );
     return this.f.wait(hash);
