@@ -23,6 +23,9 @@ export const CONTRACT_NAMES = [
   "AuctionMarket",
   "BatchSettlement",
   "ChallengeGame",
+  "Committee",
+  "RewardPool",
+  "ValidatorRewards",
 ] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 

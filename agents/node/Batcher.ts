@@ -6,7 +6,7 @@
  * pays cleared held leaves, and withdraws credits. Implements the leaf lookup the HTTP API serves.
  */
 import { parseEventLogs, type Address, type Hex } from "viem";
-import { buildBatch, chunkCount, chunkGroups, chunkProof, type BatchHeader } from "../lib/batch.ts";
+import { buildBatch, chunkCount, chunkGroups, chunkLeafGroups, chunkProof, type BatchHeader } from "../lib/batch.ts";
 import { LEAF_TICKET, leafHash, type Leaf, type Voucher } from "../lib/encodings.ts";
 import { CHUNK_LEAVES, PositionalTree } from "../lib/merkle.ts";
 import { ChainTxError, shortReason, type NodeChain } from "./NodeChain.ts";

@@ -19,8 +19,20 @@ export type ChallengeRevealedArgs = {
   deadline?: bigint;
 };
 
+export type ChallengeResponderOptions = {
+  chain: NodeChain;
+  store: NodeStore;
+  metrics: NodeMetrics;
+  batcher: Batcher;
+  log: Log;
+};
+
 export class ChallengeResponder {
-  constructor(readonly o: { chain: NodeChain; store: NodeStore; metrics: NodeMetrics; batcher: Batcher; log: Log }) {}
+  readonly o: ChallengeResponderOptions;
+
+  constructor(o: ChallengeResponderOptions) {
+    this.o = o;
+  }
 
   /** Records a revealed challenge if it targets one of this node's batches. */
   onRevealed(a: ChallengeRevealedArgs): void {

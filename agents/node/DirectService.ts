@@ -120,24 +120,28 @@ function zodMessage(e: z.ZodError): string {
   return e.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
 }
 
+export type DirectServiceOptions = {
+  chain: NodeChain;
+  store: NodeStore;
+  runtime: Runtime;
+  scheduler: Scheduler;
+  metrics: NodeMetrics;
+  models: ServedModel[];
+  fault: FaultInjector;
+  ticketMaxLifetime: bigint;
+  queueCapacity: number;
+  concurrency: number;
+  maxTokens: number;
+};
+
 export class DirectService {
   readonly cache = new ResultCache<Cached>({ maxEntries: 512, ttlMs: 10 * 60_000 });
 
-  constructor(
-    readonly o: {
-      chain: NodeChain;
-      store: NodeStore;
-      runtime: Runtime;
-      scheduler: Scheduler;
-      metrics: NodeMetrics;
-      models: ServedModel[];
-      fault: FaultInjector;
-      ticketMaxLifetime: bigint;
-      queueCapacity: number;
-      concurrency: number;
-      maxTokens: number;
-    },
-  ) {}
+  readonly o: DirectServiceOptions;
+
+  constructor(o: DirectServiceOptions) {
+    this.o = o;
+  }
 
   #model(id: Hex): ServedModel | undefined {
     const low = id.toLowerCase();

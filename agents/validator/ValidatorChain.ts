@@ -44,7 +44,12 @@ export type TxRequest = { address: Address; abi: Abi; functionName: string; args
 export async function connectChain(rpcUrl: string, key: Hex, deploymentsPath?: string, pollMs = 500) {
   const transport = http(rpcUrl, { retryCount: 2 });
   const probe = createPublicClient({ transport });
-  const chainId = await probe.getChainId();
+  let chainId: number;
+  try {
+    chainId = await probe.getChainId();
+  } catch (cause) {
+    throw new LLMarketError(`Cannot reach the chain at ${rpcUrl}: start it (npx hardhat node) or pass --rpc-url.`, { cause });
+  }
   const chain = defineChain({
     id: chainId,
     name: `chain-${chainId}`,

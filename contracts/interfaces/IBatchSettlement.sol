@@ -136,6 +136,7 @@ interface IBatchSettlement {
     event ChallengeGameSet(address game);
     event LeafStatusChanged(uint256 indexed batchId, uint32 indexed leafIndex, LeafStatus status);
     event AuctionMarketSet(address market);
+    event RewardPoolSet(address pool);
 
     error SettlementUnknownBatch(uint256 batchId);
     error SettlementHeaderMismatch(uint256 batchId);

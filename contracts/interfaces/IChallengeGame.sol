@@ -159,6 +159,8 @@ interface IChallengeGame {
     function setParameter(bytes32 name, uint256 value) external;
 
     function challengeOf(uint256 batchId, uint32 leafIndex) external view returns (Challenge memory);
+    /// @notice Share (bps) of the losing side's bond or slash that pays the dispute's committee.
+    function committeeShareBps() external view returns (uint256);
     function commitOf(bytes32 commitment) external view returns (ChallengeCommit memory);
     function creditOf(address account) external view returns (uint256);
     function receiptDigest(Encodings.Receipt calldata receipt) external view returns (bytes32);

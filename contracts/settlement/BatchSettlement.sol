@@ -8,6 +8,7 @@ import {ProtocolAccess} from "../governance/ProtocolAccess.sol";
 import {IBatchSettlement} from "../interfaces/IBatchSettlement.sol";
 import {ISettlementEscrow} from "../interfaces/ISettlementEscrow.sol";
 import {IAuctionSettlement} from "../interfaces/IAuctionSettlement.sol";
+import {IRewardPool} from "../interfaces/IRewardPool.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
@@ -63,6 +64,8 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
     address public immutable treasury;
 
     IAuctionSettlement public auctionMarket;
+    /// @notice Receives each settlement's paid amount and fees as the node's work points (optional).
+    IRewardPool public rewardPool;
 
     Params internal _params;
     uint256 public batchCount;
@@ -136,6 +139,12 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
     function setAuctionMarket(IAuctionSettlement market) external onlyRole(DEFAULT_ADMIN_ROLE) {
         auctionMarket = market;
         emit AuctionMarketSet(address(market));
+    }
+
+    /// @notice Sets the reward pool that records work at settlement (zero: none). Only the admin.
+    function setRewardPool(IRewardPool pool) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        rewardPool = pool;
+        emit RewardPoolSet(address(pool));
     }
 
     /// @inheritdoc IBatchSettlement
@@ -238,7 +247,6 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         }
         _state[batchId] = st;
         uint256 toNode = _distribute(header.node, t);
-        if (t.paid != 0) nodeRegistry.recordOutcome(header.node, FULL_SCORE, t.paid);
         emit ChunkSettled(batchId, chunkIndex, t.paid, toNode, t.royalties, t.fees, t.held, t.unpaid);
         _maybeRelease(batchId, header, st, chunks);
     }
@@ -273,7 +281,6 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         }
         _state[batchId] = st;
         _distribute(header.node, t);
-        if (t.paid != 0) nodeRegistry.recordOutcome(header.node, FULL_SCORE, t.paid);
         emit HeldLeafSettled(batchId, leaf.index, t.paid);
     }
 
@@ -489,6 +496,9 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         creditOf[node] += toNode;
         if (t.fees != 0) creditOf[treasury] += t.fees;
         totalCredits += t.paid;
+        nodeRegistry.recordOutcome(node, FULL_SCORE, t.paid);
+        IRewardPool pool = rewardPool;
+        if (address(pool) != address(0)) pool.recordWork(node, t.paid, t.fees);
     }
 
     // ------------------------------------------------------------------ challenge-game hooks

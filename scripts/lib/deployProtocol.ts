@@ -39,6 +39,25 @@ export const DEFAULT_PARAMS = {
   slashFactorBps: 10_000n,
   minSlash: parseUnits("10", 18),
   challengeBond: parseUnits("5", 18),
+  // Committees (docs/committees.md, docs/economics.md).
+  committeeSize: 5n,
+  minCommitteeSize: 3n,
+  maxAppeals: 2n,
+  drawDelayBlocks: 5n,
+  maxRedraws: 2n,
+  voteCommitSeconds: 1n * HOUR,
+  voteRevealSeconds: 1n * HOUR,
+  appealSeconds: 1n * HOUR,
+  voteBond: parseUnits("10", 18),
+  nonVoterPenaltyBps: 5_000n,
+  penaltyToPotBps: 5_000n,
+  appealFee: parseUnits("20", 18),
+  committeeReserve: parseUnits("1000", 18),
+  // Reward pool and validator fee stream.
+  rewardEpochSeconds: 1n * DAY,
+  rewardClaimWindowEpochs: 30n,
+  canaryLapseCount: 3n,
+  canaryMinRevealDelaySeconds: 1n * HOUR,
 } as const;
 export type ProtocolParams = { -readonly [K in keyof typeof DEFAULT_PARAMS]: bigint };
 
@@ -53,6 +72,12 @@ export const DEMO_PARAMS: Partial<ProtocolParams> = {
   graceSeconds: 60n,
   thawPeriodSeconds: 3_600n,
   reclaimDelaySeconds: 120n,
+  drawDelayBlocks: 2n,
+  voteCommitSeconds: 20n,
+  voteRevealSeconds: 20n,
+  appealSeconds: 20n,
+  rewardEpochSeconds: 3_600n,
+  canaryMinRevealDelaySeconds: 30n,
 };
 
 export const PROTOCOL_CONTRACTS = [
@@ -64,6 +89,9 @@ export const PROTOCOL_CONTRACTS = [
   "AuctionMarket",
   "BatchSettlement",
   "ChallengeGame",
+  "Committee",
+  "RewardPool",
+  "ValidatorRewards",
 ] as const;
 export type ProtocolContract = (typeof PROTOCOL_CONTRACTS)[number];
 
@@ -190,11 +218,54 @@ export async function deployProtocol(
   ]);
   await mark("ChallengeGame");
 
+  log("deploying Committee");
+  const committee = await viem.deployContract("Committee", [
+    admin,
+    token.address,
+    game.address,
+    staking.address,
+    treasury,
+    {
+      committeeSize: p.committeeSize,
+      minCommitteeSize: p.minCommitteeSize,
+      maxAppeals: p.maxAppeals,
+      drawDelayBlocks: p.drawDelayBlocks,
+      maxRedraws: p.maxRedraws,
+      commitSeconds: p.voteCommitSeconds,
+      revealSeconds: p.voteRevealSeconds,
+      appealSeconds: p.appealSeconds,
+      voteBond: p.voteBond,
+      nonVoterPenaltyBps: p.nonVoterPenaltyBps,
+      penaltyToPotBps: p.penaltyToPotBps,
+      appealFee: p.appealFee,
+    },
+  ]);
+  await mark("Committee");
+  log("deploying RewardPool");
+  const rewardPool = await viem.deployContract("RewardPool", [
+    admin,
+    token.address,
+    p.rewardEpochSeconds,
+    p.rewardClaimWindowEpochs,
+  ]);
+  await mark("RewardPool");
+  log("deploying ValidatorRewards");
+  const validatorRewards = await viem.deployContract("ValidatorRewards", [
+    admin,
+    token.address,
+    game.address,
+    p.rewardEpochSeconds,
+    p.rewardClaimWindowEpochs,
+    p.canaryLapseCount,
+    p.canaryMinRevealDelaySeconds,
+  ]);
+  await mark("ValidatorRewards");
+
   log("granting roles");
   const lockerRole = await staking.read.LOCKER_ROLE();
   const slasherRole = await staking.read.SLASHER_ROLE();
   const repRole = await nodes.read.REPUTATION_ROLE();
-  for (const who of [market.address, settlement.address]) {
+  for (const who of [market.address, settlement.address, committee.address]) {
     await wait(await staking.write.grantRole([lockerRole, who]));
     await wait(await staking.write.grantRole([slasherRole, who]));
     await wait(await nodes.write.grantRole([repRole, who]));
@@ -202,6 +273,17 @@ export async function deployProtocol(
   await wait(await escrow.write.grantRole([await escrow.read.SETTLER_ROLE(), settlement.address]));
   await wait(await settlement.write.grantRole([await settlement.read.CHALLENGE_ROLE(), game.address]));
   await wait(await settlement.write.setAuctionMarket([market.address]));
+  await wait(await game.write.setResolver([committee.address]));
+  await wait(await game.write.grantRole([await game.read.RESOLVER_ROLE(), committee.address]));
+  await wait(await settlement.write.setRewardPool([rewardPool.address]));
+  await wait(await rewardPool.write.grantRole([await rewardPool.read.WORK_RECORDER_ROLE(), settlement.address]));
+  await wait(await rewardPool.write.grantRole([await rewardPool.read.FEE_DEPOSITOR_ROLE(), treasury]));
+  await wait(await validatorRewards.write.grantRole([await validatorRewards.read.FEE_DEPOSITOR_ROLE(), treasury]));
+  await wait(await validatorRewards.write.grantRole([await validatorRewards.read.CANARY_ROLE(), admin]));
+  if (p.committeeReserve > 0n) {
+    await wait(await token.write.approve([committee.address, p.committeeReserve]));
+    await wait(await committee.write.fundReserve([p.committeeReserve]));
+  }
   // Every payment goes through a committed, challengeable batch.
   await wait(await market.write.setSettlement([settlement.address]));
   await wait(await escrow.write.setNodeRedeemEnabled([false]));
@@ -215,6 +297,9 @@ export async function deployProtocol(
     AuctionMarket: market.address,
     BatchSettlement: settlement.address,
     ChallengeGame: game.address,
+    Committee: committee.address,
+    RewardPool: rewardPool.address,
+    ValidatorRewards: validatorRewards.address,
   };
   const deployment: Deployment = {
     chainId,

@@ -190,7 +190,7 @@ describe("batch settlement on a real chain", () => {
           minReputation: 0n,
           commitDuration: 30,
           revealDuration: 30,
-          deliveryDeadline: t0 + 600n,
+          deliveryDeadline: Number(t0 + 600n),
         },
         prompt,
         [],

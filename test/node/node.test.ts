@@ -1,0 +1,212 @@
+/**
+ * The node agent against a real chain (hardhat node) and real llama.cpp on a generated tiny model:
+ * a streamed direct request settled and paid, bad input on every endpoint, a data challenge
+ * answered and won, and an auction job won, executed, committed, settled and paid.
+ */
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keccak256, parseEventLogs, toHex, type Hex } from "viem";
+import { challengeCommitment, inputHash, outputHash, type Receipt } from "../../agents/lib/encodings.ts";
+import { verifyReceipt } from "../../agents/lib/tickets.ts";
+import { NodeAgent } from "../../agents/node/NodeAgent.ts";
+import { loadNodeConfig } from "../../agents/node/NodeConfig.ts";
+import { NODE_PRICE, nodeHarness, parseSse, type NodeHarness } from "./nodeHarness.ts";
+
+let h: NodeHarness;
+let agent: NodeAgent;
+let url: string;
+
+beforeAll(async () => {
+  h = await nodeHarness();
+  agent = await NodeAgent.start(loadNodeConfig(await h.flags(mkdtempSync(join(h.dir, "data-")), ["--log-level", "error"]), {}));
+  url = agent.url;
+}, 180_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  await h?.chain.stop();
+});
+
+const STATUS_CLEARED = 3;
+
+async function waitBatchOf(ticketRef: Hex): Promise<bigint> {
+  return h.until(`batch with ${ticketRef}`, async () => {
+    for (const b of agent.store.batches()) {
+      if (b.chainBatchId === null) continue;
+      if (agent.store.leavesOf(b.id).some((l) => l.ref === ticketRef)) return b.chainBatchId;
+    }
+    return undefined;
+  });
+}
+
+describe("node agent", () => {
+  it("serves a streamed direct request with token ids and a receipt, then batches, settles and is paid", async () => {
+    const r = await h.request(url, h.req1, { stream: true, prompt: "The market opens", maxTokens: 12 });
+    const res = await h.post(url, "/v1/completions", r.body);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const events = parseSse(await res.text());
+    const tokenIds = events.flatMap((e) => (e.llmarket as { tokenIds: number[] }).tokenIds);
+    const last = events.at(-1)!.llmarket as {
+      tokens: number[];
+      outputHash: Hex;
+      ticketId: Hex;
+      receipt: Receipt;
+      receiptSignature: Hex;
+    };
+    expect(tokenIds.length).toBeGreaterThan(0);
+    expect(last.tokens).toEqual(tokenIds);
+    expect(last.outputHash).toBe(outputHash(r.profileHash, tokenIds));
+    expect(await verifyReceipt(last.receipt, h.node, last.receiptSignature, h.gameDomain)).toBe(true);
+    expect(last.receipt.tokens).toBe(tokenIds.length);
+
+    const owed = BigInt(tokenIds.length) * NODE_PRICE;
+    expect((await h.voucher(url, h.req1, owed, r.ticket.sequence)).status).toBe(200);
+    const batchId = await waitBatchOf(last.ticketId);
+    const leafRes = await fetch(`${url}/v1/leaves/${batchId}/0`);
+    expect(leafRes.status).toBe(200);
+    const leaf = (await leafRes.json()) as { data: { tokens: number[]; prompt: string } };
+    expect(leaf.data.tokens).toEqual(tokenIds);
+
+    const before = await h.c.token.read.balanceOf([h.node]);
+    await h.advance(40);
+    await h.until("batch paid", async () => (await h.c.settlement.read.stateOf([batchId])).paid > 0n);
+    await h.until("credits withdrawn", async () => (await h.c.token.read.balanceOf([h.node])) > before);
+    expect((await h.c.settlement.read.stateOf([batchId])).paid).toBe(owed);
+  });
+
+  it("rejects bad input on every endpoint with the right status and a JSON error", async () => {
+    const expectError = async (res: Response, status: number, code?: string) => {
+      const body = (await res.json()) as { error: { message: string; type: string; code: string } };
+      expect({ status: res.status, code: body.error?.code }).toMatchObject({ status, ...(code ? { code } : {}) });
+      expect(typeof body.error.message).toBe("string");
+      if (code) expect(body.error.code).toBe(code);
+    };
+    const raw = (path: string, text: string) =>
+      fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: text });
+    await expectError(await raw("/v1/completions", "{not json"), 400, "invalid_json");
+    await expectError(await raw("/v1/chat/completions", "[]"), 400);
+    await expectError(await raw("/v1/vouchers", '{"voucher":1}'), 400);
+    const good = await h.request(url, h.req2, { maxTokens: 8 });
+    await expectError(await h.post(url, "/v1/completions", { ...good.body, max_tokens: "8" }), 400);
+    await expectError(await h.post(url, "/v1/completions", { ...good.body, prompt: 42 }), 400);
+    // Oversized: a prompt over the context (413) and a body over the limit (413).
+    const long = await h.request(url, h.req2, { prompt: "word ".repeat(400), maxTokens: 8 });
+    await expectError(await h.post(url, "/v1/completions", long.body), 413, "prompt_too_long");
+    await expectError(await raw("/v1/completions", JSON.stringify({ prompt: "x".repeat(300_000) })), 413);
+    // Bad signature (401): signed by someone else.
+    const forged = await h.request(url, h.req2, { maxTokens: 8 });
+    const other = await h.request(url, h.req1, { maxTokens: 8, sequence: 999n });
+    await expectError(
+      await h.post(url, "/v1/completions", { ...forged.body, llmarket: { ...forged.body.llmarket, signature: other.signature } }),
+      401,
+      "bad_signature",
+    );
+    // Expired ticket (400).
+    const expired = await h.request(url, h.req2, { maxTokens: 8, expiry: (await h.now()) - 1n });
+    await expectError(await h.post(url, "/v1/completions", expired.body), 400, "ticket_expired");
+    // Price below the node's (402).
+    const cheap = await h.request(url, h.req2, { maxTokens: 8, price: NODE_PRICE - 1n });
+    await expectError(await h.post(url, "/v1/completions", cheap.body), 402, "price_too_low");
+    // Insufficient escrow (402): a requester with no deposit for this node.
+    const poor = await h.request(url, h.poor, { maxTokens: 8 });
+    await expectError(await h.post(url, "/v1/completions", poor.body), 402, "insufficient_escrow");
+    // Replayed sequence (409): a good ticket accepted once, then replayed.
+    const ok = await h.request(url, h.req2, { maxTokens: 8 });
+    const first = await h.post(url, "/v1/completions", ok.body);
+    expect(first.status).toBe(200);
+    const done = (await first.json()) as { llmarket: { tokens: number[] } };
+    await expectError(await h.post(url, "/v1/completions", ok.body), 409, "sequence_replayed");
+    // Input mismatch (400): the ticket signs another prompt.
+    const mism = await h.request(url, h.req2, { maxTokens: 8 });
+    await expectError(await h.post(url, "/v1/completions", { ...mism.body, prompt: "something else" }), 400, "input_mismatch");
+    // Vouchers: bad signature (401), then stale (409) after a newer one.
+    const cum = BigInt(done.llmarket.tokens.length) * NODE_PRICE;
+    expect((await h.voucher(url, h.req2, cum, ok.ticket.sequence)).status).toBe(200);
+    await expectError(await h.voucher(url, h.req2, cum - 1n, ok.ticket.sequence), 409, "stale_voucher");
+    const v = { requester: h.req2.account.address, node: h.node, cumulativeAmount: "5", throughSequence: "1" };
+    await expectError(await h.post(url, "/v1/vouchers", { voucher: v, signature: `0x${"11".repeat(65)}` }), 401);
+    // Unknown ids (404) and the health/metrics endpoints.
+    await expectError(await fetch(`${url}/v1/batches/999999`), 404);
+    await expectError(await fetch(`${url}/v1/leaves/abc/0`), 404);
+    await expectError(await fetch(`${url}/v1/jobs/424242/output`), 404);
+    expect((await (await fetch(`${url}/health`)).json()) as object).toMatchObject({ status: "ok", node: h.node });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain("llmarket_node_ttft_seconds");
+    expect(metrics).toContain("llmarket_node_requests_total");
+  });
+
+  it("answers a data challenge inside the window and wins the bond", async () => {
+    const r = await h.request(url, h.req1, { prompt: "Challenge me", maxTokens: 10 });
+    const res = await h.post(url, "/v1/completions", r.body);
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { llmarket: { ticketId: Hex; tokens: number[] } };
+    const batchId = await waitBatchOf(out.llmarket.ticketId);
+    const meta = (await (await fetch(`${url}/v1/leaves/${batchId}/0`)).json()) as {
+      header: { node: Hex; leafCount: number; committedAt: string; payout: string; lock: string; root: Hex };
+    };
+    const header = {
+      ...meta.header,
+      committedAt: BigInt(meta.header.committedAt),
+      payout: BigInt(meta.header.payout),
+      lock: BigInt(meta.header.lock),
+    };
+    const salt = keccak256(toHex("node test challenge"));
+    const v = h.validator.account;
+    const creditBefore =
+      (await h.c.game.read.creditOf([h.node])) + (await h.c.token.read.balanceOf([h.node]));
+    await h.wait(await h.c.game.write.commitChallenge([challengeCommitment(batchId, 0, 0, v.address, salt)], { account: v }));
+    await h.wait(await h.c.game.write.revealChallenge([batchId, header, 0, 0, salt], { account: v }));
+    await h.until("challenge answered", async () => (await h.c.game.read.challengeOf([batchId, 0])).status === STATUS_CLEARED);
+    await h.until(
+      "bond credited",
+      async () => (await h.c.game.read.creditOf([h.node])) + (await h.c.token.read.balanceOf([h.node])) > creditBefore,
+    );
+    // The cleared leaf is still paid when settlement opens.
+    await h.advance(40);
+    await h.until("challenged batch paid", async () => (await h.c.settlement.read.stateOf([batchId])).paid > 0n);
+  });
+
+  it("wins an auction, runs it, delivers, batches the auction leaf and is paid", async () => {
+    const prompt = "Auction prompt";
+    const t0 = await h.now();
+    const post = await h.c.market.write.postJob(
+      [
+        {
+          modelId: (await h.request(url)).model,
+          maxTokens: 10,
+          reservePricePerToken: 10n ** 15n,
+          minReputation: 0n,
+          commitDuration: 30,
+          revealDuration: 30,
+          deliveryDeadline: Number(t0 + 600n),
+        },
+        prompt,
+        [],
+        0n,
+      ],
+      { account: h.req2.account },
+    );
+    const rc = await h.wait(post);
+    const [ev] = parseEventLogs({ abi: h.c.market.abi, logs: rc.logs, eventName: "JobPosted" });
+    const jobId = ev!.args.jobId;
+    await h.until("bid committed", async () => (await h.c.market.read.bidOf([jobId, h.node]))[2] === 1);
+    await h.advance(31);
+    await h.until("bid revealed", async () => (await h.c.market.read.bidOf([jobId, h.node]))[2] === 2);
+    await h.advance(31);
+    await h.until("job delivered", async () => (await h.c.market.read.getJob([jobId])).status === 2, 90_000);
+    const output = await h.until("job output", async () => {
+      const res = await fetch(`${url}/v1/jobs/${jobId}/output`);
+      return res.ok ? ((await res.json()) as { tokens: number[]; outputHash: Hex; prompt: string }) : undefined;
+    });
+    expect(output.prompt).toBe(prompt);
+    expect(inputHash({ prompt, maxTokens: 10, stop: [], seed: 0n })).toBe(ev!.args.inputHash);
+    const held = await h.c.market.read.heldOf([jobId]);
+    expect(held).toBeGreaterThan(0n);
+    const batchId = await waitBatchOf(toHex(jobId, { size: 32 }));
+    await h.advance(40);
+    await h.until("auction leaf paid", async () => (await h.c.settlement.read.stateOf([batchId])).paid === held);
+    expect(await h.c.market.read.heldOf([jobId])).toBe(0n);
+  });
+});
