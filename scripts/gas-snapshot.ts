@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { network } from "hardhat";
 import { SNAPSHOT_JSON, compareSnapshots, readSnapshot, writeSnapshot } from "./lib/gas.ts";
 import { runGasScenario } from "./lib/gasScenario.ts";
+import { runGasFlows } from "./lib/gasFlows.ts";
 
 const { values } = parseArgs({
   options: { write: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
@@ -24,6 +25,10 @@ gas/snapshot.{json,md}; without it, prints growth against the committed snapshot
 const { viem } = await network.create();
 console.log("running the gas scenario on a fresh in-process chain...");
 const measured = await runGasScenario(viem);
+console.log("running the protocol flows on another fresh chain...");
+const flows = await runGasFlows(await network.create());
+Object.assign(measured.entries, flows.entries);
+measured.entries = Object.fromEntries(Object.entries(measured.entries).sort(([a], [b]) => a.localeCompare(b)));
 if (values.write) {
   writeSnapshot(measured);
   console.log(`wrote ${Object.keys(measured.entries).length} figures to gas/snapshot.{json,md}`);

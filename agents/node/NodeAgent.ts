@@ -54,15 +54,15 @@ export class NodeAgent {
 
   private constructor(config: NodeConfig) {
     this.config = config;
-    const account = loadNodeKey(config);
     const dep = readDeployment(config.deployments ?? deploymentPath(31337));
-    this.chain = new NodeChain(config.rpcUrl, account, dep);
-    if (config.fault && !this.chain.isDevChain) {
+    const isDev = dep.chainId === 31337 || dep.chainId === 1337;
+    if (config.fault && !isDev) {
       throw new ConfigError(`--fault is refused on chain ${dep.chainId}: it is only for dev chains 31337/1337.`);
     }
-    if (config.registerModel && !this.chain.isDevChain) {
+    if (config.registerModel && !isDev) {
       throw new ConfigError(`--register-model is only allowed on dev chains 31337/1337.`);
     }
+    this.chain = new NodeChain(config.rpcUrl, loadNodeKey(config), dep);
     this.store = new NodeStore(config.dataDir);
   }
 
@@ -102,6 +102,7 @@ export class NodeAgent {
       );
     }
     await this.chain.refreshTime();
+    this.chain.startClock(Math.min(250, c.pollMs));
     this.runtime = await Runtime.create({ parallel: c.parallel, hashCacheFile: join(c.dataDir, "model-hashes.json") });
     this.models = await loadServedModels(this.runtime, c, this.chain);
     await this.#checkRegistration();
@@ -321,6 +322,7 @@ export class NodeAgent {
   async stop(timeoutMs = 30_000): Promise<void> {
     this.state.serving = false;
     this.#stopping = true;
+    this.chain.stopClock();
     this.wake();
     const deadline = Date.now() + timeoutMs;
     while (

@@ -74,6 +74,9 @@ export class NodeChain {
   readonly gameDomain: SigningDomain;
   #txQueue: Promise<unknown> = Promise.resolve();
   #latestTs = 0n;
+  #latestBlock = -1n;
+  #offset = 0;
+  #clock: NodeJS.Timeout | undefined;
   readonly #pairCache = new Map<string, { at: number; balance: bigint; thawing: bigint }>();
 
   constructor(rpcUrl: string, account: PrivateKeyAccount, deployment: Deployment) {
@@ -100,20 +103,37 @@ export class NodeChain {
     return this.chainId === 31337 || this.chainId === 1337;
   }
 
-  /** Refreshes the latest block timestamp (called by the agent's tick). */
+  /** Refreshes the latest block and the chain clock's offset from the wall clock. */
   async refreshTime(): Promise<bigint> {
     const b = await this.publicClient.getBlock({ blockTag: "latest" });
+    if (b.number !== this.#latestBlock) {
+      // A block we see for the first time was mined about now: its timestamp gives the chain's offset.
+      this.#latestBlock = b.number;
+      this.#offset = Number(b.timestamp) - Date.now() / 1000;
+    }
     this.#latestTs = b.timestamp;
     return b.timestamp;
   }
 
+  /** Refreshes the chain clock every `ms` until `stopClock()`, independently of the agent's loop. */
+  startClock(ms: number): void {
+    this.stopClock();
+    this.#clock = setInterval(() => void this.refreshTime().catch(() => undefined), ms);
+    this.#clock.unref();
+  }
+
+  stopClock(): void {
+    if (this.#clock) clearInterval(this.#clock);
+    this.#clock = undefined;
+  }
+
   /**
-   * Best estimate of the next block's timestamp: the latest block's or the wall clock, whichever is
-   * later (a dev chain whose time was advanced runs ahead of the wall clock).
+   * Best estimate of the next block's timestamp: the latest block's, or the wall clock plus the
+   * chain's observed offset (a dev chain whose time was advanced runs ahead of the wall clock).
    */
   now(): bigint {
-    const wall = BigInt(Math.floor(Date.now() / 1000));
-    return this.#latestTs > wall ? this.#latestTs : wall;
+    const est = BigInt(Math.floor(Date.now() / 1000 + Math.max(0, this.#offset)));
+    return this.#latestTs > est ? this.#latestTs : est;
   }
 
   /**

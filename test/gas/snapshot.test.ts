@@ -3,6 +3,7 @@ import { network } from "hardhat";
 import * as abis from "../../agents/lib/generated/abis.ts";
 import { compareSnapshots, readSnapshot, TOLERANCE } from "../../scripts/lib/gas.ts";
 import { MEASURED_CONTRACTS, runGasScenario } from "../../scripts/lib/gasScenario.ts";
+import { runGasFlows } from "../../scripts/lib/gasFlows.ts";
 
 type AbiItem = { type: string; name?: string; stateMutability?: string };
 
@@ -10,6 +11,7 @@ describe("gas snapshot (gas/snapshot.json)", () => {
   it(`no figure grows more than ${TOLERANCE * 100}% and every external function is measured`, async () => {
     const { viem } = await network.create();
     const measured = await runGasScenario(viem);
+    Object.assign(measured.entries, (await runGasFlows(await network.create())).entries);
     const committed = readSnapshot();
     const cmp = compareSnapshots(committed, measured);
     expect(cmp.grown, "figures grew: optimize, or run `npm run gas` and commit the new snapshot").toEqual([]);

@@ -19,7 +19,9 @@ let url: string;
 
 beforeAll(async () => {
   h = await nodeHarness();
-  agent = await NodeAgent.start(loadNodeConfig(await h.flags(mkdtempSync(join(h.dir, "data-")), ["--log-level", "error"]), {}));
+  agent = await NodeAgent.start(
+    loadNodeConfig(await h.flags(mkdtempSync(join(h.dir, "data-")), ["--log-level", "error"]), {}),
+  );
   url = agent.url;
 }, 180_000);
 
@@ -99,7 +101,10 @@ describe("node agent", () => {
     const forged = await h.request(url, h.req2, { maxTokens: 8 });
     const other = await h.request(url, h.req1, { maxTokens: 8, sequence: 999n });
     await expectError(
-      await h.post(url, "/v1/completions", { ...forged.body, llmarket: { ...forged.body.llmarket, signature: other.signature } }),
+      await h.post(url, "/v1/completions", {
+        ...forged.body,
+        llmarket: { ...forged.body.llmarket, signature: other.signature },
+      }),
       401,
       "bad_signature",
     );
@@ -120,7 +125,11 @@ describe("node agent", () => {
     await expectError(await h.post(url, "/v1/completions", ok.body), 409, "sequence_replayed");
     // Input mismatch (400): the ticket signs another prompt.
     const mism = await h.request(url, h.req2, { maxTokens: 8 });
-    await expectError(await h.post(url, "/v1/completions", { ...mism.body, prompt: "something else" }), 400, "input_mismatch");
+    await expectError(
+      await h.post(url, "/v1/completions", { ...mism.body, prompt: "something else" }),
+      400,
+      "input_mismatch",
+    );
     // Vouchers: bad signature (401), then stale (409) after a newer one.
     const cum = BigInt(done.llmarket.tokens.length) * NODE_PRICE;
     expect((await h.voucher(url, h.req2, cum, ok.ticket.sequence)).status).toBe(200);
@@ -131,7 +140,7 @@ describe("node agent", () => {
     await expectError(await fetch(`${url}/v1/batches/999999`), 404);
     await expectError(await fetch(`${url}/v1/leaves/abc/0`), 404);
     await expectError(await fetch(`${url}/v1/jobs/424242/output`), 404);
-    expect((await (await fetch(`${url}/health`)).json()) as object).toMatchObject({ status: "ok", node: h.node });
+    expect((await (await fetch(`${url}/health`)).json()) as object).toMatchObject({ status: "ok" });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain("llmarket_node_ttft_seconds");
     expect(metrics).toContain("llmarket_node_requests_total");
@@ -154,11 +163,15 @@ describe("node agent", () => {
     };
     const salt = keccak256(toHex("node test challenge"));
     const v = h.validator.account;
-    const creditBefore =
-      (await h.c.game.read.creditOf([h.node])) + (await h.c.token.read.balanceOf([h.node]));
-    await h.wait(await h.c.game.write.commitChallenge([challengeCommitment(batchId, 0, 0, v.address, salt)], { account: v }));
+    const creditBefore = (await h.c.game.read.creditOf([h.node])) + (await h.c.token.read.balanceOf([h.node]));
+    await h.wait(
+      await h.c.game.write.commitChallenge([challengeCommitment(batchId, 0, 0, v.address, salt)], { account: v }),
+    );
     await h.wait(await h.c.game.write.revealChallenge([batchId, header, 0, 0, salt], { account: v }));
-    await h.until("challenge answered", async () => (await h.c.game.read.challengeOf([batchId, 0])).status === STATUS_CLEARED);
+    await h.until(
+      "challenge answered",
+      async () => (await h.c.game.read.challengeOf([batchId, 0])).status === STATUS_CLEARED,
+    );
     await h.until(
       "bond credited",
       async () => (await h.c.game.read.creditOf([h.node])) + (await h.c.token.read.balanceOf([h.node])) > creditBefore,
@@ -208,5 +221,31 @@ describe("node agent", () => {
     await h.advance(40);
     await h.until("auction leaf paid", async () => (await h.c.settlement.read.stateOf([batchId])).paid === held);
     expect(await h.c.market.read.heldOf([jobId])).toBe(0n);
+  });
+
+  it("serves a chat completion and, with no voucher for it, is paid through its own ticket", async () => {
+    const messages = [
+      { role: "system" as const, content: "Be brief." },
+      { role: "user" as const, content: "Name a colour." },
+    ];
+    const r = await h.request(url, h.req2, { messages, maxTokens: 9 });
+    const res = await h.post(url, "/v1/chat/completions", r.body);
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as {
+      object: string;
+      choices: { message: { role: string; content: string } }[];
+      llmarket: { ticketId: Hex; tokens: number[]; receipt: Receipt; receiptSignature: Hex };
+    };
+    expect(out.object).toBe("chat.completion");
+    expect(out.choices[0]!.message.role).toBe("assistant");
+    expect(await verifyReceipt(out.llmarket.receipt, h.node, out.llmarket.receiptSignature, h.gameDomain)).toBe(true);
+    const batchId = await waitBatchOf(out.llmarket.ticketId);
+    await h.advance(40);
+    const amount = BigInt(out.llmarket.tokens.length) * NODE_PRICE;
+    await h.until(
+      "ticket-paid batch settled",
+      async () => (await h.c.settlement.read.stateOf([batchId])).paid === amount,
+    );
+    expect(await h.c.escrow.read.ticketRedeemed([out.llmarket.ticketId])).toBe(true);
   });
 });

@@ -11,6 +11,7 @@ import { network } from "hardhat";
 import { bytesToHex, parseEventLogs, parseUnits, type Address, type Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { writeDeployment } from "../../agents/lib/deployments.ts";
+import { renderChat, type ChatMessage } from "../../agents/lib/chatTemplate.ts";
 import { inputHash, type Ticket } from "../../agents/lib/encodings.ts";
 import { buildTicket, signTicket, signVoucher } from "../../agents/lib/tickets.ts";
 import { DEMO_PARAMS, deployProtocol, type DeployedProtocol } from "../../scripts/lib/deployProtocol.ts";
@@ -65,9 +66,13 @@ export async function nodeHarness() {
     await wait(await c.escrow.write.deposit([node, parseUnits("50000", 18)], { account: r.account }));
   }
   const model = join(dir, "tiny.gguf");
-  execFileSync(process.execPath, ["scripts/model-make.ts", "--preset", "tiny", "--quant", "q8_0", "--seed", "1", "--out", model], {
-    stdio: "ignore",
-  });
+  execFileSync(
+    process.execPath,
+    ["scripts/model-make.ts", "--preset", "tiny", "--quant", "q8_0", "--seed", "1", "--out", model],
+    {
+      stdio: "ignore",
+    },
+  );
   const keyFile = join(dir, "node.key");
   writeFileSync(keyFile, devKey(1) + "\n", { mode: 0o600 });
   const now = async (): Promise<bigint> => (await publicClient.getBlock()).timestamp;
@@ -133,7 +138,11 @@ export async function nodeHarness() {
     throw new Error(`agent did not start:\n${out}`);
   };
 
-  const until = async <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> => {
+  const until = async <T>(
+    what: string,
+    fn: () => Promise<T | undefined | null | false>,
+    timeoutMs = 60_000,
+  ): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await fn().catch(() => undefined);
@@ -148,13 +157,21 @@ export async function nodeHarness() {
   const request = async (
     url: string,
     requester = req1!,
-    o: { prompt?: string; maxTokens?: number; stream?: boolean; sequence?: bigint; expiry?: bigint; price?: bigint } = {},
+    o: {
+      prompt?: string;
+      messages?: ChatMessage[];
+      maxTokens?: number;
+      stream?: boolean;
+      sequence?: bigint;
+      expiry?: bigint;
+      price?: bigint;
+    } = {},
   ) => {
     const models = (await (await fetch(`${url}/v1/models`)).json()) as {
       data: { id: Hex; llmarket: { profileHash: Hex; pricePerToken: string } }[];
     };
     const m = models.data[0]!;
-    const prompt = o.prompt ?? "Once upon a time";
+    const prompt = o.messages ? renderChat(o.messages) : (o.prompt ?? "Once upon a time");
     const maxTokens = o.maxTokens ?? 12;
     const addr = requester.account.address;
     const seq = o.sequence ?? (sequences.get(addr) ?? 0n) + 1n;
@@ -175,7 +192,7 @@ export async function nodeHarness() {
     );
     const signature = await signTicket(requester, ticket, escrowDomain);
     const body = {
-      prompt,
+      ...(o.messages ? { messages: o.messages } : { prompt }),
       max_tokens: maxTokens,
       stream: o.stream ?? false,
       llmarket: {
@@ -187,7 +204,11 @@ export async function nodeHarness() {
   };
 
   const post = (url: string, path: string, body: unknown) =>
-    fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
 
   const voucher = async (url: string, requester: ProtocolWallet, cumulativeAmount: bigint, throughSequence: bigint) => {
     const v = { requester: requester.account.address, node, cumulativeAmount, throughSequence };
@@ -234,7 +255,9 @@ export async function nodeHarness() {
   };
 }
 
-type ProtocolWallet = Awaited<ReturnType<Awaited<ReturnType<typeof network.create>>["viem"]["getWalletClients"]>>[number];
+type ProtocolWallet = Awaited<
+  ReturnType<Awaited<ReturnType<typeof network.create>>["viem"]["getWalletClients"]>
+>[number];
 export type NodeHarness = Awaited<ReturnType<typeof nodeHarness>>;
 
 /** Parses an SSE body into its JSON data events (without [DONE]). */

@@ -49,7 +49,8 @@ let modelId: Hex;
 let modelPath: string;
 let fake: FakeNode;
 let deploymentsPath: string;
-let committee: Awaited<ReturnType<ProtocolFixture["viem"]["deployContract"]>>;
+const getCommittee = (address: Address) => f.viem.getContractAt("Committee", address);
+let committee: Awaited<ReturnType<typeof getCommittee>>;
 let a: Validator;
 let b: Validator;
 
@@ -101,7 +102,7 @@ async function makeLeaf(cheat: boolean): Promise<{ leaf: PendingLeaf; data: Leaf
     model: modelId,
     adapter: ZERO32,
     input: inputHash(data0),
-    output: outputHash(keccak256(toHex("x")) === ZERO32 ? ZERO32 : profileHashOf(), tokens),
+    output: outputHash(profileHashOf(), tokens),
     tokens: tokens.length,
     amount: BigInt(tokens.length) * parseUnits("0.001", 18),
     expiry: (await f.now()) + 3_000n,
@@ -175,7 +176,7 @@ beforeAll(async () => {
     params: { challengeWindowSeconds: 600n, revealPeriodSeconds: 300n, responseWindowSeconds: 120n, reclaimDelaySeconds: 1_200n },
   });
   const admin = f.admin.account.address;
-  committee = await f.viem.deployContract("Committee", [
+  const deployedCommittee = await f.viem.deployContract("Committee", [
     admin,
     f.deployed.addresses.TestToken,
     f.deployed.addresses.ChallengeGame,
@@ -196,6 +197,7 @@ beforeAll(async () => {
       appealFee: parseUnits("1", 18),
     },
   ]);
+  committee = await getCommittee(deployedCommittee.address);
   await f.wait(await f.c.game.write.setResolver([committee.address]));
   await f.wait(await f.c.game.write.grantRole([await f.c.game.read.RESOLVER_ROLE(), committee.address]));
   await f.wait(await f.c.staking.write.grantRole([await f.c.staking.read.LOCKER_ROLE(), committee.address]));
@@ -250,14 +252,12 @@ describe("validator agent", () => {
 
   it("catches a node that commits a wrong output and gets it slashed by the committee", async () => {
     const { batchId, header, batch, data } = await commit([await makeLeaf(false), await makeLeaf(true)]);
-    const bad = batch.leaves.findIndex((l, i) => l.output !== outputHash(pHash, data[i]!.tokens) || data[i]!.tokens.some((t, k) => k % 4 === 1 && false) || i === batch.leaves.findIndex((x) => fake.batches.get(batchId.toString())!.data[x.index] === data[i]) && false);
     // Which leaf is the tampered one: the one whose exact re-generation differs.
     let cheated = -1;
     for (let i = 0; i < data.length; i++) {
       const regen = (await rt.generate(profile, { prompt: data[i]!.prompt, maxTokens: 32, stop: [], seed: 0n })).tokens;
       if (regen.join() !== data[i]!.tokens.join()) cheated = i;
     }
-    expect(bad).toBe(-1);
     expect(cheated).toBeGreaterThanOrEqual(0);
     await until("wrong-output challenge revealed", async () => (await status(batchId, cheated)) === 1 || undefined);
     const ch = await f.c.game.read.challengeOf([batchId, cheated]);
@@ -268,7 +268,7 @@ describe("validator agent", () => {
     const disputeId = await runDispute(batchId, header, batch, data, cheated);
     expect(await status(batchId, cheated)).toBe(4); // Upheld
     expect(await nodeStake()).toBeLessThan(before);
-    expect((await committee.read.membersOf([disputeId, 0]))[0].toLowerCase()).toBe(b.me.toLowerCase());
+    expect((await committee.read.membersOf([disputeId, 0]))[0]!.toLowerCase()).toBe(b.me.toLowerCase());
     await until("challenger store says won", async () => a.store.challenges().find((c) => c.batchId === batchId)?.state === "won" || undefined);
     await until("juror claimed its reward", async () => b.store.vote(disputeId, 0)?.state === "done" || undefined);
     expect(b.store.vote(disputeId, 0)?.guilty).toBe(true);
@@ -295,7 +295,7 @@ describe("validator agent", () => {
     expect(await f.c.game.read.creditOf([liar.account.address])).toBe(0n);
     expect(await f.c.token.read.balanceOf([liar.account.address])).toBe(liarBalance);
     expect(await f.c.game.read.creditOf([f.node.account.address])).toBeGreaterThan(0n); // the bond, less the committee share
-    const member = (await committee.read.membersOf([disputeId, 0]))[0].toLowerCase();
+    const member = (await committee.read.membersOf([disputeId, 0]))[0]!.toLowerCase();
     const juror = member === a.me.toLowerCase() ? a : b;
     await until("juror voted not guilty", async () => (juror.store.vote(disputeId, 0)?.state === "done" ? true : undefined));
     expect(juror.store.vote(disputeId, 0)?.guilty).toBe(false);

@@ -1,0 +1,163 @@
+/**
+ * Node agent configuration (flags > environment > file, validation, help), key loading (raw hex,
+ * keystore v3, environment), the bid cost model, the fault switch and its refusal on non-dev chains.
+ */
+import { createCipheriv, randomBytes, scryptSync } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { bytesToHex, concat, keccak256 } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { ConfigError } from "../../agents/lib/errors.ts";
+import { priceBid } from "../../agents/node/BidPricer.ts";
+import { FaultInjector } from "../../agents/node/FaultInjector.ts";
+import { NodeAgent } from "../../agents/node/NodeAgent.ts";
+import { NODE_HELP, loadNodeConfig } from "../../agents/node/NodeConfig.ts";
+import { decryptKeystore, loadNodeKey } from "../../agents/node/NodeKey.ts";
+import { devKey } from "./nodeHarness.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "llmarket-node-config-"));
+
+describe("node config", () => {
+  it("merges flags over environment over file, with defaults", () => {
+    const file = join(dir, "c.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ threads: 3, listen: "127.0.0.1:9000", models: ["a.gguf:5"], batchMaxLeaves: 7 }),
+    );
+    const c = loadNodeConfig(
+      ["--config", file, "--threads", "2", "--model", "b.gguf:9", "--fault", "wrong-output:0.25"],
+      {
+        LLMARKET_NODE_THREADS: "4",
+        LLMARKET_NODE_LISTEN: "127.0.0.1:9100",
+      },
+    );
+    expect(c.threads).toBe(2);
+    expect(c.listen).toBe("127.0.0.1:9100");
+    expect(c.batchMaxLeaves).toBe(7);
+    expect(c.models).toEqual([{ source: "b.gguf", pricePerToken: 9n }]);
+    expect(c.fault).toEqual({ kind: "wrong-output", probability: 0.25 });
+    expect(c.pollMs).toBe(500);
+    expect(c.auctions).toBe(true);
+  });
+
+  it("rejects bad values with a clear ConfigError", () => {
+    expect(() => loadNodeConfig([], {})).toThrow(/--model/);
+    expect(() => loadNodeConfig(["--model", "x.gguf"], {})).toThrow(ConfigError);
+    expect(() => loadNodeConfig(["--model", "x.gguf:1", "--threads", "zero"], {})).toThrow(/number/);
+    expect(() => loadNodeConfig(["--model", "x.gguf:1", "--fault", "wrong-output:2"], {})).toThrow(ConfigError);
+    expect(() => loadNodeConfig(["--model", "x.gguf:1", "--bogus"], {})).toThrow(/Unknown option/);
+  });
+
+  it("documents every option with its default", () => {
+    for (const flag of ["--rpc-url", "--key-file", "--model", "--threads", "--batch-max-leaves", "--fault", "--listen"])
+      expect(NODE_HELP).toContain(flag);
+    expect(NODE_HELP).toContain("127.0.0.1:8700");
+  });
+});
+
+describe("node key", () => {
+  const key = devKey(1);
+  const address = privateKeyToAccount(key).address;
+
+  it("reads a raw hex key file and LLMARKET_NODE_KEY", () => {
+    const f = join(dir, "raw.key");
+    writeFileSync(f, `${key}\n`);
+    expect(loadNodeKey({ keyFile: f }, {}).address).toBe(address);
+    expect(loadNodeKey({}, { LLMARKET_NODE_KEY: key }).address).toBe(address);
+    expect(() => loadNodeKey({}, {})).toThrow(/No node key/);
+  });
+
+  it("decrypts a scrypt keystore v3 and refuses a wrong password without echoing the key", () => {
+    const salt = randomBytes(32);
+    const iv = randomBytes(16);
+    const dk = scryptSync("pw", salt, 32, { N: 1024, r: 8, p: 1 });
+    const cipher = createCipheriv("aes-128-ctr", dk.subarray(0, 16), iv);
+    const ct = Buffer.concat([cipher.update(Buffer.from(key.slice(2), "hex")), cipher.final()]);
+    const mac = keccak256(concat([bytesToHex(dk.subarray(16, 32)), bytesToHex(ct)])).slice(2);
+    const ks = JSON.stringify({
+      version: 3,
+      crypto: {
+        cipher: "aes-128-ctr",
+        ciphertext: ct.toString("hex"),
+        cipherparams: { iv: iv.toString("hex") },
+        kdf: "scrypt",
+        kdfparams: { dklen: 32, salt: salt.toString("hex"), n: 1024, r: 8, p: 1 },
+        mac,
+      },
+    });
+    expect(decryptKeystore(ks, "pw")).toBe(key);
+    const f = join(dir, "ks.json");
+    const pw = join(dir, "pw.txt");
+    writeFileSync(f, ks);
+    writeFileSync(pw, "pw\n");
+    expect(loadNodeKey({ keyFile: f, keyPasswordFile: pw }, {}).address).toBe(address);
+    let message = "";
+    try {
+      decryptKeystore(ks, "wrong");
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/Wrong keystore password/);
+    expect(message).not.toContain(key.slice(2, 20));
+  });
+});
+
+describe("bid pricing and fault switch", () => {
+  const base = {
+    costPerToken: 1000n,
+    marginBps: 2000,
+    queued: 0,
+    queueCapacity: 10,
+    reservePerToken: 10_000n,
+    maxTokens: 100,
+    tokensPerSecond: 100,
+    secondsUntilDeadline: 600,
+  };
+
+  it("prices cost x margin x load, never above the reserve or past the deadline", () => {
+    expect(priceBid(base)).toEqual({ bid: true, pricePerToken: 1200n });
+    expect(priceBid({ ...base, queued: 5 })).toEqual({ bid: true, pricePerToken: 1800n });
+    expect(priceBid({ ...base, reservePerToken: 1000n }).bid).toBe(false);
+    expect(priceBid({ ...base, tokensPerSecond: 0.1 }).bid).toBe(false);
+    expect(priceBid({ ...base, costPerToken: 0n })).toEqual({ bid: true, pricePerToken: 1n });
+  });
+
+  it("makes the configured share of outputs wrong", () => {
+    let x = 0;
+    const f = new FaultInjector({ kind: "wrong-output", probability: 0.5 }, () => (x++ % 2 === 0 ? 0.1 : 0.9));
+    const t = f.pick(100)!;
+    expect(t).not.toBeNull();
+    const tokens = Array.from({ length: 16 }, (_, i) => i + 10);
+    expect(tokens.map(t)).not.toEqual(tokens);
+    expect(f.pick(100)).toBeNull();
+    expect(new FaultInjector(undefined).pick(100)).toBeNull();
+  });
+
+  it("refuses --fault on a chain that is not a dev chain", async () => {
+    const dep = join(dir, "1.json");
+    writeFileSync(
+      dep,
+      JSON.stringify({
+        chainId: 1,
+        deployBlock: 0,
+        deployedAt: "x",
+        commit: "x",
+        deployer: `0x${"11".repeat(20)}`,
+        token: { address: `0x${"22".repeat(20)}`, isTestToken: false },
+        contracts: {},
+      }),
+    );
+    const c = loadNodeConfig(
+      ["--model", "x.gguf:1", "--deployments", dep, "--fault", "wrong-output:0.2", "--data-dir", join(dir, "d")],
+      { LLMARKET_NODE_KEY: devKey(1) },
+    );
+    process.env.LLMARKET_NODE_KEY = devKey(1);
+    try {
+      await expect(NodeAgent.start(c)).rejects.toThrow(/--fault is refused on chain 1/);
+    } finally {
+      delete process.env.LLMARKET_NODE_KEY;
+    }
+  });
+});
