@@ -39,7 +39,7 @@ function monteCarlo(f: number, p: number, d: number, n: number, k: number, runs:
   for (let r = 0; r < runs; r++) {
     let hit = false;
     for (let leaf = 0; leaf < n * k && !hit; leaf++) {
-      if (rng.next() < f && rng.next() < p && rng.next() < d) hit = true;
+      if (rng.nextFloat() < f && rng.nextFloat() < p && rng.nextFloat() < d) hit = true;
     }
     if (hit) caught++;
   }
@@ -101,12 +101,12 @@ const started = Date.now();
 for (let bIdx = 0; bIdx < REAL_BATCHES; bIdx++) {
   let caught = false;
   for (let l = 0; l < REAL_LEAVES; l++) {
-    const bad = r2.next() < realF;
-    if (!(r2.next() < realP)) continue;
+    const bad = r2.nextFloat() < realF;
+    if (!(r2.nextFloat() < realP)) continue;
     const input = { prompt: `Batch ${bIdx} leaf ${l}: the validator`, maxTokens: 32, stop: [] as string[], seed: 0n };
     const honest = (await rt.generate(profile, input)).tokens;
     // Cheating: substitute 1 token in 8 (a node skipping part of the work or swapping outputs).
-    const tokens = bad ? honest.map((t, i) => (i % 8 === 3 ? 3 + ((t - 3 + 1 + Math.floor(r2.next() * 254)) % 256) : t)) : honest;
+    const tokens = bad ? honest.map((t, i) => (i % 8 === 3 ? 3 + ((t - 3 + 1 + Math.floor(r2.nextFloat() * 254)) % 256) : t)) : honest;
     const exact = await verifier.verify(input, tokens, profile);
     const rescore = await verifier.verify(input, tokens, profile, { mode: "rescore" });
     if (bad) {

@@ -15,7 +15,8 @@ export const SNAPSHOT_MD = `${GAS_DIR}snapshot.md`;
 export const TOLERANCE = 0.05;
 export const TX_BASE_GAS = 21_000n;
 
-export type GasEntry = { gas: number; calldata: number; note?: string };
+/** `variable`: depends on on-chain randomness (e.g. sortition retries); not held to the 5% rule. */
+export type GasEntry = { gas: number; calldata: number; note?: string; variable?: boolean };
 export type GasSnapshot = {
   note: string;
   hardfork: string;
@@ -39,7 +40,12 @@ export class GasRecorder {
   }
 
   /** Waits for `hash`, checks it succeeded, and records it under `name` (first record wins). */
-  async record(name: string, hash: Hex, note?: string): Promise<TransactionReceipt> {
+  async record(
+    name: string,
+    hash: Hex,
+    note?: string,
+    options: { variable?: boolean } = {},
+  ): Promise<TransactionReceipt> {
     const receipt = await this.client.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new Error(`gas scenario: ${name} reverted (${hash})`);
     const tx = await this.client.getTransaction({ hash });
@@ -48,6 +54,7 @@ export class GasRecorder {
         gas: Number(receipt.gasUsed - TX_BASE_GAS),
         calldata: calldataGas(tx.input),
         ...(note ? { note } : {}),
+        ...(options.variable ? { variable: true } : {}),
       });
     }
     return receipt;
@@ -75,7 +82,8 @@ export function writeSnapshot(s: GasSnapshot): void {
   md += `Figures: ${s.note}. Per-transaction cap: ${s.txGasCap.toLocaleString("en-US")} gas.\n\n`;
   md += "| function | gas | of which calldata | note |\n| --- | ---: | ---: | --- |\n";
   for (const [name, e] of Object.entries(s.entries)) {
-    md += `| \`${name}\` | ${e.gas.toLocaleString("en-US")} | ${e.calldata.toLocaleString("en-US")} | ${e.note ?? ""} |\n`;
+    const note = `${e.note ?? ""}${e.variable ? " (varies with the draw's randomness; not held to the 5% rule)" : ""}`;
+    md += `| \`${name}\` | ${e.gas.toLocaleString("en-US")} | ${e.calldata.toLocaleString("en-US")} | ${note} |\n`;
   }
   writeFileSync(SNAPSHOT_MD, md);
 }

@@ -8,7 +8,13 @@
  */
 import { keccak256, parseEventLogs, parseUnits, toHex, type Address, type Hex } from "viem";
 import type { network } from "hardhat";
-import { CHALLENGE_DATA, CHALLENGE_WRONG_OUTPUT, bidCommitment, voteCommitment, type Voucher } from "../../agents/lib/encodings.ts";
+import {
+  CHALLENGE_DATA,
+  CHALLENGE_WRONG_OUTPUT,
+  bidCommitment,
+  voteCommitment,
+  type Voucher,
+} from "../../agents/lib/encodings.ts";
 import { chunkGroups, chunkLeafGroups, chunkLeaves, chunkProof } from "../../agents/lib/batch.ts";
 import { protocolFixture, MODEL, PRICE } from "../../test/utils/protocolFixture.ts";
 import { BatchDriver, type MadeLeaf } from "../../test/utils/batchDriver.ts";
@@ -25,16 +31,29 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
   const p = f.deployed.params;
 
   // ---- PairEscrow
-  await rec.record("PairEscrow.deposit", await c.escrow.write.deposit([node.account.address, parseUnits("10", 18)], as(r1)), "second deposit of the pair");
-  await rec.record("PairEscrow.requestWithdraw", await c.escrow.write.requestWithdraw([node.account.address, parseUnits("1", 18)], as(r1)));
+  await rec.record(
+    "PairEscrow.deposit",
+    await c.escrow.write.deposit([node.account.address, parseUnits("10", 18)], as(r1)),
+    "second deposit of the pair",
+  );
+  await rec.record(
+    "PairEscrow.requestWithdraw",
+    await c.escrow.write.requestWithdraw([node.account.address, parseUnits("1", 18)], as(r1)),
+  );
   await rec.record("PairEscrow.cancelThaw", await c.escrow.write.cancelThaw([node.account.address], as(r1)));
   const other = f.validators[6]!.account.address; // any address can be the destination node of a move
-  await rec.record("PairEscrow.requestMove", await c.escrow.write.requestMove([node.account.address, other, parseUnits("1", 18)], as(r2)));
+  await rec.record(
+    "PairEscrow.requestMove",
+    await c.escrow.write.requestMove([node.account.address, other, parseUnits("1", 18)], as(r2)),
+  );
   await f.advance(p.thawPeriodSeconds + 1n);
   await rec.record("PairEscrow.completeMove", await c.escrow.write.completeMove([node.account.address], as(r2)));
   await f.wait(await c.escrow.write.requestWithdraw([node.account.address, parseUnits("1", 18)], as(r1)));
   await f.advance(p.thawPeriodSeconds + 1n);
-  await rec.record("PairEscrow.completeWithdraw", await c.escrow.write.completeWithdraw([node.account.address], as(r1)));
+  await rec.record(
+    "PairEscrow.completeWithdraw",
+    await c.escrow.write.completeWithdraw([node.account.address], as(r1)),
+  );
 
   // ---- AuctionMarket: post, bid, reveal, finalize, deliver
   const t0 = await f.now();
@@ -47,10 +66,17 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
     revealDuration: 30,
     deliveryDeadline: Number(t0 + 900n),
   };
-  const post = await rec.record("AuctionMarket.postJob", await c.market.write.postJob([jobParams, "auction prompt", [], 0n], as(r2)), "prompt as calldata, 14 bytes");
+  const post = await rec.record(
+    "AuctionMarket.postJob",
+    await c.market.write.postJob([jobParams, "auction prompt", [], 0n], as(r2)),
+    "prompt as calldata, 14 bytes",
+  );
   const [posted] = parseEventLogs({ abi: c.market.abi, logs: post.logs, eventName: "JobPosted" });
   const jobId = posted!.args.jobId;
-  await rec.record("AuctionMarket.reserveBondStake", await c.market.write.reserveBondStake([parseUnits("100", 18)], as(node)));
+  await rec.record(
+    "AuctionMarket.reserveBondStake",
+    await c.market.write.reserveBondStake([parseUnits("100", 18)], as(node)),
+  );
   const salt = keccak256(toHex("bid"));
   await rec.record(
     "AuctionMarket.commitBid",
@@ -64,11 +90,17 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
   const tokens = [11, 12, 13, 14, 15, 16, 17, 18];
   const { outputHash } = await import("../../agents/lib/encodings.ts");
   const { PROFILE } = await import("../../test/utils/batchDriver.ts");
-  await rec.record("AuctionMarket.deliver", await c.market.write.deliver([jobId, outputHash(PROFILE, tokens), tokens.length], as(node)), "payment held for settlement");
+  await rec.record(
+    "AuctionMarket.deliver",
+    await c.market.write.deliver([jobId, outputHash(PROFILE, tokens), tokens.length], as(node)),
+    "payment held for settlement",
+  );
   const held = await c.market.read.heldOf([jobId]);
 
   // ---- BatchSettlement: commit and settle a mixed batch of 16 leaves
-  const made: MadeLeaf[] = [d.auctionLeaf(jobId, r2.account.address, "auction prompt", tokens, held, BigInt(jobParams.deliveryDeadline))];
+  const made: MadeLeaf[] = [
+    d.auctionLeaf(jobId, r2.account.address, "auction prompt", tokens, held, BigInt(jobParams.deliveryDeadline)),
+  ];
   for (let i = 0; i < 15; i++) made.push(await d.ticketLeaf(i % 2 ? r1 : r2, `gas ${i}`, 8));
   const b1 = await d.commit(made);
   await rec.record("BatchSettlement.commitBatch", await lastTx(f), "16 leaves, node's first lock");
@@ -79,15 +111,30 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
   const { challengeCommitment } = await import("../../agents/lib/encodings.ts");
   await rec.record(
     "ChallengeGame.commitChallenge",
-    await c.game.write.commitChallenge([challengeCommitment(b1.batchId, leafIndex, CHALLENGE_DATA, v0.account.address, cs)], as(v0)),
+    await c.game.write.commitChallenge(
+      [challengeCommitment(b1.batchId, leafIndex, CHALLENGE_DATA, v0.account.address, cs)],
+      as(v0),
+    ),
     "bond transferred in",
   );
-  await rec.record("ChallengeGame.revealChallenge", await c.game.write.revealChallenge([b1.batchId, b1.header, leafIndex, CHALLENGE_DATA, cs], as(v0)));
+  await rec.record(
+    "ChallengeGame.revealChallenge",
+    await c.game.write.revealChallenge([b1.batchId, b1.header, leafIndex, CHALLENGE_DATA, cs], as(v0)),
+  );
   const leaf = b1.batch.leaves[leafIndex]!;
   const m = made.find((x) => x.leaf.ref === leaf.ref)!;
   await rec.record(
     "ChallengeGame.respondToChallenge",
-    await c.game.write.respondToChallenge([b1.batchId, b1.header, leaf, b1.batch.tree.proof(leafIndex), { prompt: m.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: m.tokens }], as(node)),
+    await c.game.write.respondToChallenge(
+      [
+        b1.batchId,
+        b1.header,
+        leaf,
+        b1.batch.tree.proof(leafIndex),
+        { prompt: m.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: m.tokens },
+      ],
+      as(node),
+    ),
     "data challenge: 8 output tokens",
   );
   await d.toSettlement(b1.header);
@@ -97,43 +144,87 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
   await rec.record(
     "BatchSettlement.settleChunk",
     await c.settlement.write.settleChunk(
-      [b1.batchId, b1.header, { index: 0, groups: chunkLeafGroups(leaves), proof: chunkProof(b1.batch.tree, 0), payments: chunkGroups(leaves).map((a) => vouchersBy.get(a)!), tickets: [] }],
+      [
+        b1.batchId,
+        b1.header,
+        {
+          index: 0,
+          groups: chunkLeafGroups(leaves),
+          proof: chunkProof(b1.batch.tree, 0),
+          payments: chunkGroups(leaves).map((a) => vouchersBy.get(a)!),
+          tickets: [],
+        },
+      ],
       as(node),
     ),
     "16 leaves (1 auction, 15 tickets of 2 requesters, 2 vouchers)",
   );
-  await rec.record("BatchSettlement.withdrawCredits", await c.settlement.write.withdrawCredits(as(node)), "pulls from escrow and market");
+  await rec.record(
+    "BatchSettlement.withdrawCredits",
+    await c.settlement.write.withdrawCredits(as(node)),
+    "pulls from escrow and market",
+  );
   await rec.record("ChallengeGame.withdrawCredits", await c.game.write.withdrawCredits(as(node)));
 
   // ---- a silent node
   const b2 = await d.commit([await d.ticketLeaf(r1, "silent", 4)]);
   const cs2 = keccak256(toHex("silent salt"));
-  await f.wait(await c.game.write.commitChallenge([challengeCommitment(b2.batchId, 0, CHALLENGE_DATA, v0.account.address, cs2)], as(v0)));
+  await f.wait(
+    await c.game.write.commitChallenge(
+      [challengeCommitment(b2.batchId, 0, CHALLENGE_DATA, v0.account.address, cs2)],
+      as(v0),
+    ),
+  );
   await f.wait(await c.game.write.revealChallenge([b2.batchId, b2.header, 0, CHALLENGE_DATA, cs2], as(v0)));
   await f.advance(p.responseWindowSeconds + 1n);
-  await rec.record("ChallengeGame.slashSilent", await c.game.write.slashSilent([b2.batchId, b2.header, 0]), "slash, void, unlock, reputation");
+  await rec.record(
+    "ChallengeGame.slashSilent",
+    await c.game.write.slashSilent([b2.batchId, b2.header, 0]),
+    "slash, void, unlock, reputation",
+  );
 
   // ---- a wrong-output dispute judged by a committee
   const b3m = await d.ticketLeaf(r1, "disputed", 6);
   const b3 = await d.commit([b3m]);
   const cs3 = keccak256(toHex("dispute salt"));
-  await f.wait(await c.game.write.commitChallenge([challengeCommitment(b3.batchId, 0, CHALLENGE_WRONG_OUTPUT, v0.account.address, cs3)], as(v0)));
+  await f.wait(
+    await c.game.write.commitChallenge(
+      [challengeCommitment(b3.batchId, 0, CHALLENGE_WRONG_OUTPUT, v0.account.address, cs3)],
+      as(v0),
+    ),
+  );
   await f.wait(await c.game.write.revealChallenge([b3.batchId, b3.header, 0, CHALLENGE_WRONG_OUTPUT, cs3], as(v0)));
   const open = await rec.record(
     "Committee.openDispute",
-    await c.game.write.respondToChallenge([b3.batchId, b3.header, b3.batch.leaves[0]!, b3.batch.tree.proof(0), { prompt: b3m.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: b3m.tokens }], as(node)),
+    await c.game.write.respondToChallenge(
+      [
+        b3.batchId,
+        b3.header,
+        b3.batch.leaves[0]!,
+        b3.batch.tree.proof(0),
+        { prompt: b3m.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: b3m.tokens },
+      ],
+      as(node),
+    ),
     "respondToChallenge that opens the dispute (game + committee)",
   );
   const committee = await f.viem.getContractAt("Committee", f.deployed.addresses.Committee);
   const [opened] = parseEventLogs({ abi: committee.abi, logs: open.logs, eventName: "DisputeCreated" });
   const disputeId = opened!.args.disputeId;
   for (let i = 0n; i <= p.drawDelayBlocks + 1n; i++) await f.testClient.mine({ blocks: 1 });
-  await rec.record("Committee.draw", await committee.write.draw([disputeId]), `committee of ${p.committeeSize}`);
+  await rec.record("Committee.draw", await committee.write.draw([disputeId]), `committee of ${p.committeeSize}`, {
+    variable: true,
+  });
   const members = await committee.read.membersOf([disputeId, 0]);
-  const voters = f.validators.filter((v) => members.map((x) => x.toLowerCase()).includes(v.account.address.toLowerCase()));
+  const voters = f.validators.filter((v) =>
+    members.map((x) => x.toLowerCase()).includes(v.account.address.toLowerCase()),
+  );
   for (const [i, v] of voters.entries()) {
     const s = keccak256(toHex(`vote ${i}`));
-    const h = await committee.write.commitVote([disputeId, voteCommitment(disputeId, v.account.address, true, s)], as(v));
+    const h = await committee.write.commitVote(
+      [disputeId, voteCommitment(disputeId, v.account.address, true, s)],
+      as(v),
+    );
     if (i === 0) await rec.record("Committee.commitVote", h);
     else await f.wait(h);
   }
@@ -144,7 +235,12 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
     else await f.wait(h);
   }
   await f.advance(p.voteRevealSeconds + p.appealSeconds + 2n);
-  await rec.record("Committee.finalize", await committee.write.finalize([disputeId]), "resolveDispute + closeChallenge + slash; loops over the seats only");
+  await rec.record(
+    "Committee.finalize",
+    await committee.write.finalize([disputeId]),
+    "resolveDispute + closeChallenge + slash; loops over the seats only",
+    { variable: true },
+  );
   return rec.snapshot();
 }
 

@@ -39,7 +39,8 @@ export function fakeTokens(prompt: string, maxTokens: number): number[] {
 }
 export const fakeText = (t: number): string => `w${t} `;
 
-export type FakeNode = { url: string; port: number; address: Address; vouchers: Voucher[]; tickets: Ticket[]; close: () => Promise<void> };
+export type JobOut = { prompt: string; text: string; tokens: number[]; outputHash: Hex };
+export type FakeNode = { url: string; port: number; address: Address; vouchers: Voucher[]; tickets: Ticket[]; jobs: Map<string, JobOut>; close: () => Promise<void> };
 
 export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
   const account = privateKeyToAccount(o.key);
@@ -48,7 +49,8 @@ export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
   const gameDomain = { chainId: o.chainId, verifyingContract: o.game };
   const vouchers: Voucher[] = [];
   const tickets: Ticket[] = [];
-  let lastSequence = new Map<string, bigint>();
+  const lastSequence = new Map<string, bigint>();
+  const jobs = new Map<string, JobOut>();
   const app = new Hono();
   const err = (status: number, message: string) =>
     new Response(JSON.stringify({ error: { message, type: "invalid_request_error", code: status } }), {
@@ -131,6 +133,10 @@ export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
     vouchers.push(v);
     return c.json({ accepted: true });
   });
+  app.get("/v1/jobs/:jobId/output", (c) => {
+    const j = jobs.get(c.req.param("jobId"));
+    return j ? c.json({ jobId: c.req.param("jobId"), ...j }) : err(404, "unknown job");
+  });
   return new Promise((resolve) => {
     const server: ServerType = serve({ fetch: app.fetch, port: o.port ?? 0, hostname: "127.0.0.1" }, (info) =>
       resolve({
@@ -139,6 +145,7 @@ export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
         address: account.address,
         vouchers,
         tickets,
+        jobs,
         close: () =>
           new Promise<void>((r) => {
             (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

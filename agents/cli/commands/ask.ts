@@ -85,7 +85,7 @@ export function run(argv: string[]): Promise<number> {
           if (!json) progress(`job ${j.jobId}: ${j.phase} (${j.status}), ${j.bidCount} bid(s)`);
         },
       });
-      if (json) console.log(toJson({ jobId: posted.jobId, ...result }));
+      if (json) console.log(toJson(result));
       else {
         console.log(result.text);
         progress(`job ${result.jobId} delivered by ${result.winner} at ${tokens(result.pricePerToken)}/token; output verified against the chain`);

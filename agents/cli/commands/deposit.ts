@@ -4,7 +4,7 @@ import { CONFIG_HELP, createMarket, parseTokens, resolveConfig } from "../../sdk
 import { parseCommand, progress, runCommand, toJson, tokens } from "../../sdk/cliSupport.ts";
 
 export const summary = "reserve escrow for a node";
-export const help = `Usage: llmarket deposit --amount <tok> (--node <0x…address> | --model <0x…id> [--count 3])
+export const help = `Usage: llmarket deposit --amount <tok> (--node-address <0x…> | --model <0x…id> [--count 3])
 
 Deposits escrow into the (you, node) pair. With --model, tops up the top --count candidates
 to --amount each (pre-reserving, so fail-over needs no transaction).

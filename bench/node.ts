@@ -1,0 +1,262 @@
+/**
+ * Node agent overhead benchmark → bench/node.json. A real chain (hardhat node), the agent as a
+ * child process (`llmarket node start`) on the tiny model, and the same model and profile run in
+ * this process for comparison:
+ * - http_ttft_overhead_ms_p50: TTFT of a streamed request through the HTTP API (ticket checks,
+ *   store, SSE) minus TTFT of calling the runtime in process, same prompt, p50 over interleaved reps.
+ * - http_throughput_overhead_ratio: (HTTP time - in-process time) / in-process time for the same
+ *   streamed generations (sum over reps).
+ * - sustained_requests_per_s: completed paid requests per second with 4 concurrent clients.
+ * Pre-signed tickets use distinct seeds so the result cache never answers (greedy: same compute).
+ */
+import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { Hex } from "viem";
+import { CHAT_TEMPLATE_ID } from "../agents/lib/chatTemplate.ts";
+import { inputHash, profileHash, type Ticket } from "../agents/lib/encodings.ts";
+import { buildTicket, signTicket } from "../agents/lib/tickets.ts";
+import { Runtime } from "../agents/runtime/Runtime.ts";
+import { nodeHarness } from "../test/node/nodeHarness.ts";
+
+const { values } = parseArgs({
+  options: {
+    reps: { type: "string", default: "30" },
+    seconds: { type: "string", default: "10" },
+    out: { type: "string", default: new URL("./node.json", import.meta.url).pathname },
+  },
+});
+const REPS = Number(values.reps);
+const SECONDS = Number(values.seconds);
+const PROMPT = "The quick brown fox jumps over the lazy dog and then";
+const MAX_TOKENS = 48;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const load0 = loadavg()[0]!;
+const h = await nodeHarness();
+const agentFlags = await h.flags(join(h.dir, "bench-data"), [
+  "--batch-max-age",
+  "3600",
+  "--batch-max-leaves",
+  "65536",
+  "--max-tokens",
+  "128",
+  "--queue",
+  "64",
+  "--no-auctions",
+]);
+const agent = await h.spawnAgent(agentFlags);
+const models = (await (await fetch(`${agent.url}/v1/models`)).json()) as {
+  data: { id: Hex; llmarket: { profileHash: Hex; pricePerToken: string } }[];
+};
+const served = models.data[0]!;
+
+const runtime = await Runtime.create();
+const rec = await runtime.store.register(h.model);
+const profile = runtime.profile({
+  model: rec.id,
+  threads: 1,
+  batchSize: 512,
+  contextSize: 256,
+  flashAttention: false,
+  chatTemplate: CHAT_TEMPLATE_ID,
+});
+if (profileHash(profile) !== served.llmarket.profileHash) throw new Error("in-process profile differs from the node's");
+
+let sequence = 0n;
+const nowChain = await h.now();
+async function signedBody(seed: bigint, maxTokens: number, stream: boolean) {
+  sequence += 1n;
+  const ticket: Ticket = buildTicket(
+    {
+      requester: h.req1.account.address,
+      node: h.node,
+      model: served.id,
+      input: inputHash({ prompt: PROMPT, maxTokens, stop: [], seed }),
+      maxTokens,
+      pricePerToken: BigInt(served.llmarket.pricePerToken),
+      sequence,
+      profile: served.llmarket.profileHash,
+    },
+    { nowSeconds: nowChain, lifetimeSeconds: 550n },
+  );
+  const signature = await signTicket(h.req1, ticket, h.escrowDomain);
+  return JSON.stringify({
+    prompt: PROMPT,
+    max_tokens: maxTokens,
+    seed: Number(seed),
+    stream,
+    llmarket: {
+      ticket: JSON.parse(JSON.stringify(ticket, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))),
+      signature,
+    },
+  });
+}
+
+/** One streamed HTTP request: ms to the first token chunk and to the end, tokens seen. */
+async function httpStream(body: string): Promise<{ ttft: number; total: number; tokens: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${agent.url}/v1/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  let ttft = -1;
+  let tokens = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    let i;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const ev = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      if (!ev.startsWith("data: {")) continue;
+      const ids = (JSON.parse(ev.slice(6)) as { llmarket?: { tokenIds?: number[] } }).llmarket?.tokenIds ?? [];
+      if (ids.length > 0 && ttft < 0) ttft = performance.now() - t0;
+      tokens += ids.length;
+    }
+  }
+  return { ttft, total: performance.now() - t0, tokens };
+}
+
+async function inProcess(seed: bigint): Promise<{ ttft: number; total: number; tokens: number }> {
+  const t0 = performance.now();
+  let ttft = -1;
+  const r = await runtime.generate(
+    profile,
+    { prompt: PROMPT, maxTokens: MAX_TOKENS, stop: [], seed },
+    {
+      onToken: () => {
+        if (ttft < 0) ttft = performance.now() - t0;
+      },
+    },
+  );
+  return { ttft, total: performance.now() - t0, tokens: r.tokens.length };
+}
+
+// Warm-up both paths (model load, first context, caches).
+for (let i = 0; i < 3; i++) {
+  await inProcess(10_000n + BigInt(i));
+  await httpStream(await signedBody(10_000n + BigInt(i), MAX_TOKENS, true));
+}
+
+const ttftDiff: number[] = [];
+const ttftHttp: number[] = [];
+const ttftLocal: number[] = [];
+let totalHttp = 0;
+let totalLocal = 0;
+let tokens = 0;
+for (let i = 0; i < REPS; i++) {
+  const body = await signedBody(BigInt(i + 1), MAX_TOKENS, true);
+  const local = await inProcess(BigInt(i + 1));
+  const http = await httpStream(body);
+  if (http.tokens !== local.tokens) throw new Error(`token counts differ: ${http.tokens} vs ${local.tokens}`);
+  ttftHttp.push(http.ttft);
+  ttftLocal.push(local.ttft);
+  ttftDiff.push(http.ttft - local.ttft);
+  totalHttp += http.total;
+  totalLocal += local.total;
+  tokens += http.tokens;
+}
+await runtime.close();
+
+// Sustained: 4 clients, non-streamed requests of 16 tokens, for SECONDS.
+const SUSTAINED_TOKENS = 16;
+const bodies: string[] = [];
+for (let i = 0; i < Math.ceil(SECONDS * 200); i++)
+  bodies.push(await signedBody(BigInt(50_000 + i), SUSTAINED_TOKENS, false));
+let next = 0;
+let completed = 0;
+let rejected = 0;
+const tEnd = performance.now() + SECONDS * 1000;
+const tStart = performance.now();
+await Promise.all(
+  Array.from({ length: 4 }, async () => {
+    while (performance.now() < tEnd && next < bodies.length) {
+      // Tickets carry increasing sequences: send them in order, so each client takes the next one.
+      const body = bodies[next++]!;
+      const res = await fetch(`${agent.url}/v1/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      await res.arrayBuffer();
+      if (res.status === 200) completed++;
+      else rejected++;
+    }
+  }),
+);
+const elapsed = (performance.now() - tStart) / 1000;
+
+const conditions = {
+  preset: "tiny",
+  quant: "q8_0",
+  threads: 1,
+  parallel: 1,
+  contextSize: 256,
+  prompt: PROMPT,
+  maxTokens: MAX_TOKENS,
+  reps: REPS,
+  agent: "child process (llmarket node start), hardhat node on 127.0.0.1, sqlite WAL",
+  machine: "2 shared cores",
+  loadAverage1mAtStart: load0,
+};
+const results = [
+  {
+    name: "http_ttft_overhead_ms_p50",
+    value: median(ttftDiff),
+    unit: "ms",
+    lowerIsBetter: true,
+    conditions: {
+      ...conditions,
+      goal: "<= 3 ms",
+      httpTtftMsP50: median(ttftHttp),
+      inProcessTtftMsP50: median(ttftLocal),
+      statistic: "median of per-rep differences (interleaved)",
+    },
+  },
+  {
+    name: "http_throughput_overhead_ratio",
+    value: (totalHttp - totalLocal) / totalLocal,
+    unit: "ratio",
+    lowerIsBetter: true,
+    conditions: {
+      ...conditions,
+      goal: "<= 0.05",
+      httpTokensPerS: (tokens / totalHttp) * 1000,
+      inProcessTokensPerS: (tokens / totalLocal) * 1000,
+      tokensPerRep: tokens / REPS,
+    },
+  },
+  {
+    name: "sustained_requests_per_s",
+    value: completed / elapsed,
+    unit: "requests/s",
+    lowerIsBetter: false,
+    conditions: {
+      ...conditions,
+      maxTokens: SUSTAINED_TOKENS,
+      clients: 4,
+      seconds: elapsed,
+      completed,
+      rejected,
+      stream: false,
+    },
+  },
+];
+writeFileSync(values.out!, JSON.stringify(results, null, 1) + "\n");
+console.log(JSON.stringify(results.map((r) => ({ name: r.name, value: r.value, unit: r.unit }))));
+agent.child.kill("SIGTERM");
+await new Promise((r) => agent.child.once("exit", r));
+await h.chain.stop();
+process.exit(0);
