@@ -168,6 +168,23 @@ for (let i = 0; i < REPS; i++) {
   totalLocal += local.total;
   tokens += http.tokens;
 }
+// Non-streamed requests: fixed per-request overhead without per-token SSE work.
+let totalHttpPlain = 0;
+let totalLocalPlain = 0;
+for (let i = 0; i < REPS; i++) {
+  const body = await signedBody(BigInt(20_000 + i), MAX_TOKENS, false);
+  const t0 = performance.now();
+  await runtime.generate(profile, { prompt: PROMPT, maxTokens: MAX_TOKENS, stop: [], seed: 0n });
+  totalLocalPlain += performance.now() - t0;
+  const t1 = performance.now();
+  const res = await fetch(`${agent.url}/v1/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  await res.arrayBuffer();
+  totalHttpPlain += performance.now() - t1;
+}
 await runtime.close();
 
 // Sustained: 4 clients, non-streamed requests of 16 tokens, for SECONDS.
@@ -236,6 +253,19 @@ const results = [
       httpTokensPerS: (tokens / totalHttp) * 1000,
       inProcessTokensPerS: (tokens / totalLocal) * 1000,
       tokensPerRep: tokens / REPS,
+    },
+  },
+  {
+    name: "http_nonstream_overhead_ms_mean",
+    value: (totalHttpPlain - totalLocalPlain) / REPS,
+    unit: "ms",
+    lowerIsBetter: true,
+    conditions: {
+      ...conditions,
+      stream: false,
+      httpMsMean: totalHttpPlain / REPS,
+      inProcessMsMean: totalLocalPlain / REPS,
+      note: "whole request (admission, store, receipt signature) minus in-process generate",
     },
   },
   {

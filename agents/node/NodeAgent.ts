@@ -63,7 +63,7 @@ export class NodeAgent {
       throw new ConfigError(`--register-model is only allowed on dev chains 31337/1337.`);
     }
     this.chain = new NodeChain(config.rpcUrl, loadNodeKey(config), dep);
-    this.store = new NodeStore(config.dataDir);
+    this.store = new NodeStore(config.dataDir, config.durability);
   }
 
   log(level: Level, msg: string, extra: Record<string, unknown> = {}): void {

@@ -59,6 +59,7 @@ export const nodeConfigSchema = z.object({
   registerModel: z.boolean(),
   stake: bigintString.transform((v) => BigInt(v)).optional(),
   logLevel: z.enum(["debug", "info", "warn", "error"]),
+  durability: z.enum(["process", "full"]),
 });
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
@@ -82,6 +83,7 @@ export const DEFAULTS = {
   register: false,
   registerModel: false,
   logLevel: "info",
+  durability: "process",
 } as const;
 
 export const NODE_HELP = `Usage: llmarket node start [options]
@@ -119,6 +121,8 @@ Options (environment variable in brackets, default after "="):
   --stake <wei>                 amount to stake with --register [LLMARKET_NODE_STAKE]
   --register-model              register missing models in ModelRegistry (dev chains 31337/1337 only)
   --fault wrong-output:<p>      demo cheating node: a share p of outputs is wrong (dev chains only) [LLMARKET_NODE_FAULT]
+  --durability process|full     sqlite commits survive a process crash (WAL, synchronous NORMAL), or also
+                                an OS crash/power loss (fsync per commit) [LLMARKET_NODE_DURABILITY] = ${DEFAULTS.durability}
   --log-level <level>           debug|info|warn|error [LLMARKET_NODE_LOG_LEVEL] = ${DEFAULTS.logLevel}
   -h, --help                    this text
 `;
@@ -149,6 +153,7 @@ const FLAG_KEYS: Record<string, { key: string; kind: "string" | "int" | "number"
   "--fault": { key: "fault", kind: "string" },
   "--stake": { key: "stake", kind: "string" },
   "--log-level": { key: "logLevel", kind: "string" },
+  "--durability": { key: "durability", kind: "string" },
   "--config": { key: "config", kind: "string" },
 };
 const BOOL_FLAGS: Record<string, [string, boolean]> = {
@@ -184,6 +189,7 @@ const ENV_KEYS: Record<string, { key: string; kind: "string" | "int" | "number" 
   LLMARKET_NODE_REGISTER: { key: "register", kind: "bool" },
   LLMARKET_NODE_STAKE: { key: "stake", kind: "string" },
   LLMARKET_NODE_LOG_LEVEL: { key: "logLevel", kind: "string" },
+  LLMARKET_NODE_DURABILITY: { key: "durability", kind: "string" },
 };
 
 function convert(flag: string, kind: string, value: string): unknown {

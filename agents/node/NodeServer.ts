@@ -172,20 +172,46 @@ export function createNodeApp(o: NodeServerOptions): Hono {
     let closed = false;
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
-        const push = (b: Uint8Array) => {
-          if (closed) return;
+        // The first chunk goes out at once (time to first token); later ones are coalesced per
+        // event-loop turn, so a fast generator does not pay one socket write per token.
+        let pending: Uint8Array[] = [];
+        let scheduled = false;
+        let first = true;
+        const flush = () => {
+          scheduled = false;
+          if (closed || pending.length === 0) return;
+          const parts = pending;
+          pending = [];
+          const size = parts.reduce((n, p) => n + p.length, 0);
+          const out = new Uint8Array(size);
+          let at = 0;
+          for (const p of parts) {
+            out.set(p, at);
+            at += p.length;
+          }
           try {
-            controller.enqueue(b);
+            controller.enqueue(out);
           } catch {
             closed = true; // client went away; the job still finishes and is recorded
           }
         };
-        if (kind === "chat") push(chunk("", [], null));
+        const push = (b: Uint8Array, now = false) => {
+          if (closed) return;
+          pending.push(b);
+          if (now || first) {
+            first = false;
+            flush();
+          } else if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+        };
+        if (kind === "chat") pending.push(chunk("", [], null));
         o.direct
           .run(admitted, (t) => push(chunk(t.text, [t.token], null)))
           .then((r) => {
             push(chunk("", [], r.finishReason, llmarketObject(r)));
-            push(enc.encode("data: [DONE]\n\n"));
+            push(enc.encode("data: [DONE]\n\n"), true);
             done();
           })
           .catch((e: unknown) => {
@@ -194,7 +220,7 @@ export function createNodeApp(o: NodeServerOptions): Hono {
                 ? e.toBody()
                 : { error: { message: "Internal error: see the node's log.", type: "server_error", code: "internal" } };
             if (!(e instanceof NodeHttpError)) o.log("error", "stream failed", { error: (e as Error).message });
-            push(enc.encode(`data: ${JSON.stringify(err)}\n\n`));
+            push(enc.encode(`data: ${JSON.stringify(err)}\n\n`), true);
             o.metrics.requests.inc({ route, status: String(e instanceof NodeHttpError ? e.status : 500) });
           })
           .finally(() => {

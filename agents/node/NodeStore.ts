@@ -123,11 +123,15 @@ export class NodeStore {
   readonly db: DatabaseSync;
   readonly path: string;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, durability: "process" | "full" = "process") {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, "node.sqlite");
     this.db = new DatabaseSync(this.path);
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    // WAL with synchronous NORMAL: a committed transaction survives a process crash (kill -9);
+    // only an OS crash or power loss may drop the last ones. `durability: "full"` fsyncs each commit.
+    this.db.exec(
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${durability === "full" ? "FULL" : "NORMAL"}; PRAGMA busy_timeout = 5000;`,
+    );
     this.db.exec(SCHEMA);
   }
 

@@ -125,7 +125,13 @@ export class Auction {
         }
       }
       this.market.budget.settle(hold, worst);
-      return { jobId: result as bigint, inputHash: inputHash({ prompt, maxTokens: req.maxTokens, stop, seed }), prompt, escrow, hash };
+      return {
+        jobId: result as bigint,
+        inputHash: inputHash({ prompt, maxTokens: req.maxTokens, stop, seed }),
+        prompt,
+        escrow,
+        hash,
+      };
     } catch (e) {
       this.market.budget.release(hold);
       throw e;
@@ -135,9 +141,19 @@ export class Auction {
   async #approve(amount: bigint): Promise<void> {
     const m = this.market;
     const token = m.deployment.token.address;
-    const allowance = await m.publicClient.readContract({ address: token, abi: testTokenAbi, functionName: "allowance", args: [m.requester, this.#address] });
+    const allowance = await m.publicClient.readContract({
+      address: token,
+      abi: testTokenAbi,
+      functionName: "allowance",
+      args: [m.requester, this.#address],
+    });
     if (allowance >= amount) return;
-    await chainWrite(m.publicClient, m.wallet, { address: token, abi: testTokenAbi, functionName: "approve", args: [this.#address, 2n ** 255n] });
+    await chainWrite(m.publicClient, m.wallet, {
+      address: token,
+      abi: testTokenAbi,
+      functionName: "approve",
+      args: [this.#address, 2n ** 255n],
+    });
   }
 
   /** The job as stored plus its computed phase. */
@@ -190,7 +206,12 @@ export class Auction {
       last = seen;
       if (j.phase === "AwaitingFinalize" && options.finalize !== false) {
         try {
-          await chainWrite(pub, this.market.wallet, { address: this.#address, abi: auctionMarketAbi, functionName: "finalize", args: [jobId] });
+          await chainWrite(pub, this.market.wallet, {
+            address: this.#address,
+            abi: auctionMarketAbi,
+            functionName: "finalize",
+            args: [jobId],
+          });
         } catch {
           /* someone else finalized first */
         }
@@ -198,16 +219,31 @@ export class Auction {
       }
       if (j.phase === "Expired") {
         if (options.refund !== false) {
-          await chainWrite(pub, this.market.wallet, { address: this.#address, abi: auctionMarketAbi, functionName: "claimRefund", args: [jobId] }).catch(() => undefined);
+          await chainWrite(pub, this.market.wallet, {
+            address: this.#address,
+            abi: auctionMarketAbi,
+            functionName: "claimRefund",
+            args: [jobId],
+          }).catch(() => undefined);
         }
-        throw new AuctionError(`Job ${jobId}: the winner ${j.best} missed the delivery deadline; the escrow was refunded to your credits.`, { details: { jobId } });
+        throw new AuctionError(
+          `Job ${jobId}: the winner ${j.best} missed the delivery deadline; the escrow was refunded to your credits.`,
+          { details: { jobId } },
+        );
       }
       if (j.phase === "Done") {
         if (j.status === "Delivered") return this.verifiedOutput(jobId);
-        if (j.status === "NoBids") throw new AuctionError(`Job ${jobId} got no valid bid: raise the reserve price or the durations. The escrow is in your credits.`, { details: { jobId, status: j.status } });
+        if (j.status === "NoBids")
+          throw new AuctionError(
+            `Job ${jobId} got no valid bid: raise the reserve price or the durations. The escrow is in your credits.`,
+            { details: { jobId, status: j.status } },
+          );
         throw new AuctionError(`Job ${jobId} ended ${j.status}.`, { details: { jobId, status: j.status } });
       }
-      if (Date.now() > end) throw new AuctionError(`Job ${jobId} is still in phase ${j.phase} after the timeout.`, { details: { jobId, phase: j.phase } });
+      if (Date.now() > end)
+        throw new AuctionError(`Job ${jobId} is still in phase ${j.phase} after the timeout.`, {
+          details: { jobId, phase: j.phase },
+        });
       await sleep(options.pollMs ?? 1_000);
     }
   }
@@ -222,26 +258,54 @@ export class Auction {
     const [j, delivery, finalized] = await Promise.all([
       pub.readContract({ address: this.#address, abi: auctionMarketAbi, functionName: "getJob", args: [jobId] }),
       pub.readContract({ address: this.#address, abi: auctionMarketAbi, functionName: "deliveryOf", args: [jobId] }),
-      pub.getContractEvents({ address: this.#address, abi: auctionMarketAbi, eventName: "JobFinalized", args: { jobId }, fromBlock: BigInt(this.market.deployment.contracts.AuctionMarket?.block ?? 0) }),
+      pub.getContractEvents({
+        address: this.#address,
+        abi: auctionMarketAbi,
+        eventName: "JobFinalized",
+        args: { jobId },
+        fromBlock: BigInt(this.market.deployment.contracts.AuctionMarket?.block ?? 0),
+      }),
     ]);
     const [onChainHash, onChainTokens] = delivery;
     const winner = j.best;
-    const node = await pub.readContract({ address: this.market.address("NodeRegistry"), abi: nodeRegistryAbi, functionName: "getNode", args: [winner] });
+    const node = await pub.readContract({
+      address: this.market.address("NodeRegistry"),
+      abi: nodeRegistryAbi,
+      functionName: "getNode",
+      args: [winner],
+    });
     const client = new NodeClient(node.endpoint);
     let out;
     try {
       out = await client.jobOutput(jobId);
     } catch (cause) {
-      throw new AuctionError(`The winner ${winner} (${node.endpoint}) did not serve job ${jobId}'s output: its delivery is on-chain (${onChainHash}); retry later.`, { details: { jobId, winner }, cause });
+      throw new AuctionError(
+        `The winner ${winner} (${node.endpoint}) did not serve job ${jobId}'s output: its delivery is on-chain (${onChainHash}); retry later.`,
+        { details: { jobId, winner }, cause },
+      );
     }
     const profile = await client.profileOf(j.modelId);
-    if (!profile) throw new AuctionError(`The winner ${winner} no longer lists model ${j.modelId}: cannot check the output's profile.`, { details: { jobId } });
+    if (!profile)
+      throw new AuctionError(
+        `The winner ${winner} no longer lists model ${j.modelId}: cannot check the output's profile.`,
+        { details: { jobId } },
+      );
     const computed = outputHash(profile.profileHash, out.tokens);
     if (computed.toLowerCase() !== onChainHash.toLowerCase() || out.tokens.length !== onChainTokens) {
-      throw new AuctionError(`The output served by ${winner} for job ${jobId} does not match its on-chain delivery: do not use it (report it to a validator).`, {
-        details: { jobId, winner, computed, onChainHash, tokens: out.tokens.length, onChainTokens },
-      });
+      throw new AuctionError(
+        `The output served by ${winner} for job ${jobId} does not match its on-chain delivery: do not use it (report it to a validator).`,
+        {
+          details: { jobId, winner, computed, onChainHash, tokens: out.tokens.length, onChainTokens },
+        },
+      );
     }
-    return { jobId, winner, pricePerToken: finalized[0]?.args.pricePerToken ?? 0n, text: out.text, tokens: out.tokens, outputHash: onChainHash };
+    return {
+      jobId,
+      winner,
+      pricePerToken: finalized[0]?.args.pricePerToken ?? 0n,
+      text: out.text,
+      tokens: out.tokens,
+      outputHash: onChainHash,
+    };
   }
 }

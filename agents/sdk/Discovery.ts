@@ -69,10 +69,13 @@ export class IndexerClient {
     try {
       res = await fetch(this.url + path, { signal: AbortSignal.timeout(10_000) });
     } catch (cause) {
-      throw new IndexerError(`The indexer at ${this.url} could not be reached: start it (npm run indexer) or pass --indexer.`, {
-        details: { url: this.url + path },
-        cause,
-      });
+      throw new IndexerError(
+        `The indexer at ${this.url} could not be reached: start it (npm run indexer) or pass --indexer.`,
+        {
+          details: { url: this.url + path },
+          cause,
+        },
+      );
     }
     const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
     if (res.status === 404 && body.error?.code === "unknown_model") {
@@ -95,14 +98,16 @@ export class IndexerClient {
     if (c.minReputation !== undefined) q.set("minReputation", String(c.minReputation));
     if (c.maxLatencyMs !== undefined) q.set("maxLatencyMs", String(c.maxLatencyMs));
     const parsed = rankedSchema.safeParse(await this.#get(`/nodes/ranked?${q}`));
-    if (!parsed.success) throw new IndexerError("The indexer's ranked list has an unexpected shape.", { cause: parsed.error });
+    if (!parsed.success)
+      throw new IndexerError("The indexer's ranked list has an unexpected shape.", { cause: parsed.error });
     return parsed.data.nodes;
   }
 
   /** GET /models. */
   async models(): Promise<IndexerModel[]> {
     const parsed = modelsSchema.safeParse(await this.#get("/models"));
-    if (!parsed.success) throw new IndexerError("The indexer's model list has an unexpected shape.", { cause: parsed.error });
+    if (!parsed.success)
+      throw new IndexerError("The indexer's model list has an unexpected shape.", { cause: parsed.error });
     return parsed.data.models.map((m) => ({ id: m.id as Hex, uri: m.uri, nodes: m.nodes }));
   }
 }
@@ -112,7 +117,10 @@ export class IndexerClient {
  * the indexer score discounted by relative round-trip time (`rttWeight` 0 keeps the indexer's
  * order; 1 weighs being twice as slow as the fastest like losing half the score). Stable on ties.
  */
-export function orderCandidates(cands: readonly Candidate[], options: { maxLatencyMs?: number; rttWeight?: number } = {}): Candidate[] {
+export function orderCandidates(
+  cands: readonly Candidate[],
+  options: { maxLatencyMs?: number; rttWeight?: number } = {},
+): Candidate[] {
   const w = options.rttWeight ?? 0.5;
   const ok = cands.filter((c) => options.maxLatencyMs === undefined || c.rttMs <= options.maxLatencyMs);
   if (ok.length === 0) return [];
@@ -147,7 +155,9 @@ export class Discovery {
 
   constructor(options: DiscoveryOptions) {
     if (!options.indexerUrl && !options.nodes?.length) {
-      throw new NoCandidateError("No way to find nodes: give an indexer URL (--indexer / LLMARKET_INDEXER_URL) or node endpoints (--node).");
+      throw new NoCandidateError(
+        "No way to find nodes: give an indexer URL (--indexer / LLMARKET_INDEXER_URL) or node endpoints (--node).",
+      );
     }
     this.options = options;
     if (options.indexerUrl) this.indexer = new IndexerClient(options.indexerUrl);
@@ -172,9 +182,12 @@ export class Discovery {
     } else if (this.options.nodes?.length) {
       seeds = this.options.nodes.map((n) => ({ ...n, score: 1 }));
     } else {
-      throw new NoCandidateError(`Model "${model}" must be given as its 32-byte id (0x + 64 hex digits) when discovering through the indexer.`, {
-        details: { model },
-      });
+      throw new NoCandidateError(
+        `Model "${model}" must be given as its 32-byte id (0x + 64 hex digits) when discovering through the indexer.`,
+        {
+          details: { model },
+        },
+      );
     }
     const probed = await Promise.all(
       seeds.map(async (s): Promise<Candidate | undefined> => {

@@ -122,7 +122,8 @@ export class Market {
   #ticketMaxLifetime?: bigint;
 
   constructor(options: MarketOptions) {
-    if (!options.wallet.account) throw new LLMarketError("The wallet has no account: pass a key (--key or LLMARKET_KEY).");
+    if (!options.wallet.account)
+      throw new LLMarketError("The wallet has no account: pass a key (--key or LLMARKET_KEY).");
     this.options = options;
     this.wallet = options.wallet;
     this.publicClient = options.publicClient;
@@ -146,8 +147,18 @@ export class Market {
   async pair(node: Address): Promise<PairInfo> {
     const escrow = this.address("PairEscrow");
     const [p, t] = await Promise.all([
-      this.publicClient.readContract({ address: escrow, abi: pairEscrowAbi, functionName: "pairOf", args: [this.requester, node] }),
-      this.publicClient.readContract({ address: escrow, abi: pairEscrowAbi, functionName: "thawOf", args: [this.requester, node] }),
+      this.publicClient.readContract({
+        address: escrow,
+        abi: pairEscrowAbi,
+        functionName: "pairOf",
+        args: [this.requester, node],
+      }),
+      this.publicClient.readContract({
+        address: escrow,
+        abi: pairEscrowAbi,
+        functionName: "thawOf",
+        args: [this.requester, node],
+      }),
     ]);
     const local = this.state.pair(node);
     const owed = local.cumulative > p.paid ? local.cumulative - p.paid : 0n;
@@ -204,7 +215,10 @@ export class Market {
   async requestWithdraw(node: Address, amount?: bigint): Promise<{ hash: Hex; amount: bigint; endsAt: bigint }> {
     const p = await this.pair(node);
     const value = amount ?? p.balance - p.thawing;
-    if (value <= 0n) throw new InsufficientEscrowError(`Nothing to withdraw from the pair with ${node}: its balance is ${p.balance}, ${p.thawing} already thawing.`);
+    if (value <= 0n)
+      throw new InsufficientEscrowError(
+        `Nothing to withdraw from the pair with ${node}: its balance is ${p.balance}, ${p.thawing} already thawing.`,
+      );
     const escrow = this.address("PairEscrow");
     const { hash } = await chainWrite(this.publicClient, this.wallet, {
       address: escrow,
@@ -212,7 +226,12 @@ export class Market {
       functionName: "requestWithdraw",
       args: [node, value],
     });
-    const t = await this.publicClient.readContract({ address: escrow, abi: pairEscrowAbi, functionName: "thawOf", args: [this.requester, node] });
+    const t = await this.publicClient.readContract({
+      address: escrow,
+      abi: pairEscrowAbi,
+      functionName: "thawOf",
+      args: [this.requester, node],
+    });
     return { hash, amount: value, endsAt: t.endsAt };
   }
 
@@ -229,14 +248,29 @@ export class Market {
 
   async #ensureAllowance(spender: Address, amount: bigint): Promise<void> {
     const token = this.deployment.token.address;
-    const allowance = await this.publicClient.readContract({ address: token, abi: testTokenAbi, functionName: "allowance", args: [this.requester, spender] });
+    const allowance = await this.publicClient.readContract({
+      address: token,
+      abi: testTokenAbi,
+      functionName: "allowance",
+      args: [this.requester, spender],
+    });
     if (allowance >= amount) return;
-    await chainWrite(this.publicClient, this.wallet, { address: token, abi: testTokenAbi, functionName: "approve", args: [spender, maxUint256] });
+    await chainWrite(this.publicClient, this.wallet, {
+      address: token,
+      abi: testTokenAbi,
+      functionName: "approve",
+      args: [spender, maxUint256],
+    });
   }
 
   /** Token balance of the requester. */
   async tokenBalance(): Promise<bigint> {
-    return this.publicClient.readContract({ address: this.deployment.token.address, abi: testTokenAbi, functionName: "balanceOf", args: [this.requester] });
+    return this.publicClient.readContract({
+      address: this.deployment.token.address,
+      abi: testTokenAbi,
+      functionName: "balanceOf",
+      args: [this.requester],
+    });
   }
 
   // ------------------------------------------------------------------ direct requests
@@ -281,7 +315,11 @@ export class Market {
 
   async #ticketLifetime(): Promise<bigint> {
     if (this.#ticketMaxLifetime === undefined) {
-      const timing = await this.publicClient.readContract({ address: this.address("PairEscrow"), abi: pairEscrowAbi, functionName: "timing" });
+      const timing = await this.publicClient.readContract({
+        address: this.address("PairEscrow"),
+        abi: pairEscrowAbi,
+        functionName: "timing",
+      });
       this.#ticketMaxLifetime = timing.ticketMaxLifetime;
     }
     const wanted = BigInt(this.options.ticketLifetimeSeconds ?? 300);
@@ -293,7 +331,12 @@ export class Market {
     const key = c.address.toLowerCase();
     let signer = this.#signers.get(key);
     if (!signer) {
-      const n = await this.publicClient.readContract({ address: this.address("NodeRegistry"), abi: nodeRegistryAbi, functionName: "getNode", args: [c.address] });
+      const n = await this.publicClient.readContract({
+        address: this.address("NodeRegistry"),
+        abi: nodeRegistryAbi,
+        functionName: "getNode",
+        args: [c.address],
+      });
       signer = n.signer;
       this.#signers.set(key, signer);
     }
@@ -321,7 +364,9 @@ export class Market {
         errors.push(error);
       };
       if (c.maxTokens < req.maxTokens) {
-        fail(new NodeRequestError(`Node ${c.address} serves at most ${c.maxTokens} tokens.`, { details: { status: 413 } }));
+        fail(
+          new NodeRequestError(`Node ${c.address} serves at most ${c.maxTokens} tokens.`, { details: { status: 413 } }),
+        );
         continue;
       }
       const worst = BigInt(req.maxTokens) * c.pricePerToken;
@@ -361,9 +406,26 @@ export class Market {
         const signature = await signTicket(this.wallet, ticket, this.escrowDomain);
         emit?.({ type: "node", node: c.address, endpoint: c.endpoint, sequence });
         const body: DirectBody = req.messages
-          ? { kind: "chat", model: c.modelName, messages: req.messages, max_tokens: req.maxTokens, stop, seed: seed.toString() }
-          : { kind: "completion", model: c.modelName, prompt: rendered, max_tokens: req.maxTokens, stop, seed: seed.toString() };
-        const client = new NodeClient(c.endpoint, { timeoutMs: this.options.timeoutMs, idleTimeoutMs: this.options.idleTimeoutMs });
+          ? {
+              kind: "chat",
+              model: c.modelName,
+              messages: req.messages,
+              max_tokens: req.maxTokens,
+              stop,
+              seed: seed.toString(),
+            }
+          : {
+              kind: "completion",
+              model: c.modelName,
+              prompt: rendered,
+              max_tokens: req.maxTokens,
+              stop,
+              seed: seed.toString(),
+            };
+        const client = new NodeClient(c.endpoint, {
+          timeoutMs: this.options.timeoutMs,
+          idleTimeoutMs: this.options.idleTimeoutMs,
+        });
         let nodeText = "";
         let diverged = false;
         const streamed: number[] = [];
@@ -441,11 +503,19 @@ export class Market {
           ticketId: ticketId(ticket, this.escrowDomain),
           llmarket: answer.llmarket,
           cost,
-          voucher: { cumulativeAmount: voucher.cumulativeAmount, throughSequence: voucher.throughSequence, accepted, error: voucherError },
+          voucher: {
+            cumulativeAmount: voucher.cumulativeAmount,
+            throughSequence: voucher.throughSequence,
+            accepted,
+            error: voucherError,
+          },
           attempts,
         };
       } catch (e) {
-        const err = e instanceof LLMarketError ? e : new NodeRequestError(String((e as Error)?.message ?? e), { details: { status: 0 }, cause: e });
+        const err =
+          e instanceof LLMarketError
+            ? e
+            : new NodeRequestError(String((e as Error)?.message ?? e), { details: { status: 0 }, cause: e });
         // No verified receipt: the node is paid nothing for this ticket.
         if (sequence !== undefined) this.state.resolve(c.address, sequence, 0n);
         this.budget.release(hold);
@@ -463,7 +533,8 @@ export class Market {
     const budgetErr = errors.find((e) => e instanceof BudgetExceededError);
     if (budgetErr && errors.every((e) => e instanceof BudgetExceededError)) throw budgetErr;
     const escrowErr = errors.find((e) => e instanceof InsufficientEscrowError);
-    if (escrowErr && errors.every((e) => e instanceof InsufficientEscrowError || e instanceof BudgetExceededError)) throw escrowErr;
+    if (escrowErr && errors.every((e) => e instanceof InsufficientEscrowError || e instanceof BudgetExceededError))
+      throw escrowErr;
     throw new AllCandidatesFailedError(
       `All ${candidates.length} candidate node(s) failed for model ${req.model}: ${attempts.map((a) => `${a.node}: ${a.error}`).join("; ")}`,
       { details: { attempts } },
@@ -477,7 +548,8 @@ export class Market {
     let id = this.#modelIds.get(key);
     if (!id) {
       const m = (await new NodeClient(c.endpoint).models()).find((x) => x.id === model || x.llmarket.modelId === model);
-      if (!m) throw new NodeRequestError(`Node ${c.address} no longer lists model ${model}.`, { details: { status: 404 } });
+      if (!m)
+        throw new NodeRequestError(`Node ${c.address} no longer lists model ${model}.`, { details: { status: 404 } });
       id = m.llmarket.modelId;
       this.#modelIds.set(key, id);
     }

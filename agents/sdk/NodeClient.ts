@@ -39,7 +39,14 @@ export const llmarketResultSchema = z.object({
   receipt: receiptSchema,
   receiptSignature: hex,
 });
-export type LLMarketResult = { tokens: number[]; inputHash: Hex; outputHash: Hex; ticketId: Hex; receipt: Receipt; receiptSignature: Hex };
+export type LLMarketResult = {
+  tokens: number[];
+  inputHash: Hex;
+  outputHash: Hex;
+  ticketId: Hex;
+  receipt: Receipt;
+  receiptSignature: Hex;
+};
 
 const choiceSchema = z
   .object({
@@ -49,13 +56,13 @@ const choiceSchema = z
     finish_reason: z.string().nullable().optional(),
   })
   .passthrough();
-const completionSchema = z
-  .object({ choices: z.array(choiceSchema), llmarket: llmarketResultSchema })
-  .passthrough();
+const completionSchema = z.object({ choices: z.array(choiceSchema), llmarket: llmarketResultSchema }).passthrough();
 const chunkSchema = z
   .object({
     choices: z.array(choiceSchema).optional(),
-    llmarket: z.union([llmarketResultSchema, z.object({ tokenIds: z.array(z.number().int()) }).passthrough()]).optional(),
+    llmarket: z
+      .union([llmarketResultSchema, z.object({ tokenIds: z.array(z.number().int()) }).passthrough()])
+      .optional(),
   })
   .passthrough();
 
@@ -104,7 +111,14 @@ export type NodeCompletion = { text: string; finishReason: string | null; llmark
 
 /** Body of a direct request (OpenAI fields; the llmarket extension is added by `complete`). */
 export type DirectBody =
-  | { kind: "chat"; messages: { role: string; content: string }[]; max_tokens: number; stop: string[]; seed: number | string; model: string }
+  | {
+      kind: "chat";
+      messages: { role: string; content: string }[];
+      max_tokens: number;
+      stop: string[];
+      seed: number | string;
+      model: string;
+    }
   | { kind: "completion"; prompt: string; max_tokens: number; stop: string[]; seed: number | string; model: string };
 
 export type NodeClientOptions = {
@@ -157,7 +171,9 @@ export class NodeClient {
   /** The node's profile of a model (the full determinism profile), if it lists it. */
   async profileOf(modelId: Hex): Promise<{ profileHash: Hex; profile?: Partial<Profile> } | undefined> {
     const m = (await this.models()).find((x) => x.llmarket.modelId.toLowerCase() === modelId.toLowerCase());
-    return m ? { profileHash: m.llmarket.profileHash, profile: m.llmarket.profile as Partial<Profile> | undefined } : undefined;
+    return m
+      ? { profileHash: m.llmarket.profileHash, profile: m.llmarket.profile as Partial<Profile> | undefined }
+      : undefined;
   }
 
   /**
@@ -228,7 +244,10 @@ export class NodeClient {
           try {
             raw = JSON.parse(data);
           } catch (cause) {
-            throw new NodeRequestError(`Node ${this.endpoint} sent a malformed stream chunk.`, { details: { status: 0, endpoint: this.endpoint }, cause });
+            throw new NodeRequestError(`Node ${this.endpoint} sent a malformed stream chunk.`, {
+              details: { status: 0, endpoint: this.endpoint },
+              cause,
+            });
           }
           const chunk = this.#parse(chunkSchema, raw, path);
           const c = chunk.choices?.[0];
@@ -247,9 +266,12 @@ export class NodeClient {
         throw this.#networkError(path, cause, controller.signal, true);
       }
       if (!done || !final) {
-        throw new NodeRequestError(`Node ${this.endpoint} dropped the stream before its receipt: trying another node.`, {
-          details: { status: 0, endpoint: this.endpoint, reason: "dropped" },
-        });
+        throw new NodeRequestError(
+          `Node ${this.endpoint} dropped the stream before its receipt: trying another node.`,
+          {
+            details: { status: 0, endpoint: this.endpoint, reason: "dropped" },
+          },
+        );
       }
       return { text, finishReason, llmarket: final };
     } finally {
@@ -298,7 +320,10 @@ export class NodeClient {
     try {
       return await res.json();
     } catch (cause) {
-      throw new NodeRequestError(`Node ${this.endpoint}${path} returned invalid JSON.`, { details: { status: 0, endpoint: this.endpoint }, cause });
+      throw new NodeRequestError(`Node ${this.endpoint}${path} returned invalid JSON.`, {
+        details: { status: 0, endpoint: this.endpoint },
+        cause,
+      });
     }
   }
 
@@ -333,7 +358,13 @@ export class NodeClient {
       /* not JSON */
     }
     return new NodeRequestError(`Node ${this.endpoint} refused ${path} with ${res.status}: ${message}`, {
-      details: { status: res.status, code, endpoint: this.endpoint, nodeMessage: message, retryAfter: res.headers.get("retry-after") },
+      details: {
+        status: res.status,
+        code,
+        endpoint: this.endpoint,
+        nodeMessage: message,
+        retryAfter: res.headers.get("retry-after"),
+      },
     });
   }
 }

@@ -10,7 +10,17 @@
  * what its receipts prove. Tickets still in flight (or lost in a crash, until their expiry) hold
  * `throughSequence` below them.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
 import type { Address, Hex } from "viem";
@@ -33,7 +43,8 @@ type PairRecord = z.infer<typeof pairSchema>;
 type StateFile = z.infer<typeof stateSchema>;
 
 const LOCK_STALE_MS = 10_000;
-const sleepSync = (ms: number): void => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms) as unknown as void;
+const sleepSync = (ms: number): void =>
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms) as unknown as void;
 
 export class RequesterState {
   readonly path: string;
@@ -69,7 +80,12 @@ export class RequesterState {
    * voucher to sign now: cumulative amount and throughSequence after it. Expired in-flight tickets
    * of a previous process are resolved at 0 on the way.
    */
-  resolve(node: Address, sequence: bigint, amount: bigint, nowSeconds = BigInt(Math.floor(Date.now() / 1000))): Voucher {
+  resolve(
+    node: Address,
+    sequence: bigint,
+    amount: bigint,
+    nowSeconds = BigInt(Math.floor(Date.now() / 1000)),
+  ): Voucher {
     return this.#update((s) => {
       const p = this.#pair(s, node);
       const key = sequence.toString();
@@ -83,7 +99,12 @@ export class RequesterState {
         }
       }
       this.#advance(p);
-      return { requester: this.requester, node, cumulativeAmount: BigInt(p.cumulative), throughSequence: BigInt(p.through) };
+      return {
+        requester: this.requester,
+        node,
+        cumulativeAmount: BigInt(p.cumulative),
+        throughSequence: BigInt(p.through),
+      };
     });
   }
 
@@ -153,14 +174,20 @@ export class RequesterState {
     try {
       raw = JSON.parse(readFileSync(this.path, "utf8"));
     } catch (cause) {
-      throw new ConfigError(`Requester state file ${this.path} is not valid JSON: restore it from a backup (never delete it: sequences must not be reused).`, { details: { path: this.path }, cause });
+      throw new ConfigError(
+        `Requester state file ${this.path} is not valid JSON: restore it from a backup (never delete it: sequences must not be reused).`,
+        { details: { path: this.path }, cause },
+      );
     }
     const parsed = stateSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new ConfigError(`Requester state file ${this.path} is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}.`, {
-        details: { path: this.path },
-        cause: parsed.error,
-      });
+      throw new ConfigError(
+        `Requester state file ${this.path} is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}.`,
+        {
+          details: { path: this.path },
+          cause: parsed.error,
+        },
+      );
     }
     return parsed.data;
   }
@@ -180,7 +207,9 @@ export class RequesterState {
           /* removed meanwhile */
         }
         if (Date.now() - start > 3 * LOCK_STALE_MS) {
-          throw new ConfigError(`Could not lock ${lock}: another process holds it. Remove it if no LLMarket process is running.`);
+          throw new ConfigError(
+            `Could not lock ${lock}: another process holds it. Remove it if no LLMarket process is running.`,
+          );
         }
         sleepSync(5);
       }

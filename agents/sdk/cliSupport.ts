@@ -25,7 +25,8 @@ export function parseCommand(argv: string[], options: ParseArgsConfig["options"]
 export const tokens = (wei: bigint): string => formatUnits(wei, 18);
 
 /** JSON with bigints as decimal strings. */
-export const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x), 2);
+export const toJson = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x), 2);
 
 /** Runs a command body, printing errors the way every command does. */
 export async function runCommand(help: string, argv: string[], body: () => Promise<number>): Promise<number> {
@@ -43,7 +44,9 @@ export async function runCommand(help: string, argv: string[], body: () => Promi
     const json = argv.includes("--json");
     if (json) {
       const e = err as LLMarketError;
-      console.log(toJson({ error: { name: e.name, message: e.message, details: e instanceof LLMarketError ? e.details : {} } }));
+      console.log(
+        toJson({ error: { name: e.name, message: e.message, details: e instanceof LLMarketError ? e.details : {} } }),
+      );
     } else console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }

@@ -17,7 +17,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { createPublicClient, createWalletClient, defineChain, http, parseUnits, type Hex, type PublicClient } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  parseUnits,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
 import { ConfigError } from "../lib/errors.ts";
@@ -99,7 +107,9 @@ export function resolveConfig(flags: Record<string, unknown>, env: NodeJS.Proces
     }
     const parsed = fileSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new ConfigError(`Config file ${configPath} is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      throw new ConfigError(
+        `Config file ${configPath} is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      );
     }
     file = parsed.data;
   } else if (str("config") ?? env.LLMARKET_CONFIG) {
@@ -108,7 +118,8 @@ export function resolveConfig(flags: Record<string, unknown>, env: NodeJS.Proces
   const flagNodes = Array.isArray(flags.node) ? (flags.node as string[]).flatMap((n) => n.split(",")) : [];
   const envNodes = env.LLMARKET_NODES ? env.LLMARKET_NODES.split(",") : [];
   const key = str("key") ?? env.LLMARKET_KEY ?? file.key;
-  if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key)) throw new ConfigError("The key must be a 32-byte hex private key (0x + 64 hex digits).");
+  if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key))
+    throw new ConfigError("The key must be a 32-byte hex private key (0x + 64 hex digits).");
   const maxRequest = str("max-request") ?? env.LLMARKET_MAX_REQUEST ?? file.maxRequest;
   const maxSession = str("max-session") ?? env.LLMARKET_MAX_SESSION ?? file.maxSession;
   return {
@@ -116,7 +127,9 @@ export function resolveConfig(flags: Record<string, unknown>, env: NodeJS.Proces
     deployment: str("deployment") ?? env.LLMARKET_DEPLOYMENT ?? file.deployment,
     key: key as Hex | undefined,
     indexerUrl: str("indexer") ?? env.LLMARKET_INDEXER_URL ?? file.indexerUrl,
-    nodes: (flagNodes.length ? flagNodes : envNodes.length ? envNodes : (file.nodes ?? [])).map((n) => n.trim()).filter(Boolean),
+    nodes: (flagNodes.length ? flagNodes : envNodes.length ? envNodes : (file.nodes ?? []))
+      .map((n) => n.trim())
+      .filter(Boolean),
     stateDir: str("state-dir") ?? env.LLMARKET_STATE_DIR ?? file.stateDir ?? join(homedir(), ".llmarket"),
     maxRequest: maxRequest !== undefined ? parseTokens(maxRequest, "--max-request") : undefined,
     maxSession: maxSession !== undefined ? parseTokens(maxSession, "--max-session") : undefined,
@@ -141,7 +154,9 @@ export async function createMarket(cfg: SdkConfig, options: { needDiscovery?: bo
   }
   const deployment = readDeployment(cfg.deployment ?? chainId);
   if (deployment.chainId !== chainId) {
-    throw new ConfigError(`The deployment is for chain ${deployment.chainId} but ${cfg.rpcUrl} is chain ${chainId}: pass the matching --deployment.`);
+    throw new ConfigError(
+      `The deployment is for chain ${deployment.chainId} but ${cfg.rpcUrl} is chain ${chainId}: pass the matching --deployment.`,
+    );
   }
   const chain = defineChain({
     id: chainId,
@@ -154,7 +169,9 @@ export async function createMarket(cfg: SdkConfig, options: { needDiscovery?: bo
   const publicClient = createPublicClient({ chain, transport: http(cfg.rpcUrl, { retryCount: 1 }) }) as PublicClient;
   const haveDiscovery = cfg.indexerUrl !== undefined || cfg.nodes.length > 0;
   if (options.needDiscovery && !haveDiscovery) {
-    throw new ConfigError("No way to find nodes: pass --indexer (LLMARKET_INDEXER_URL) or --node <url> (LLMARKET_NODES).");
+    throw new ConfigError(
+      "No way to find nodes: pass --indexer (LLMARKET_INDEXER_URL) or --node <url> (LLMARKET_NODES).",
+    );
   }
   const discovery = new Discovery(
     haveDiscovery

@@ -13,7 +13,14 @@ import type { Evidence, EvidenceStore } from "./EvidenceStore.ts";
 import type { Market } from "./Market.ts";
 import { NodeClient, type LeafResponse } from "./NodeClient.ts";
 
-export type BatchHeader = { node: Address; leafCount: number; committedAt: bigint; payout: bigint; lock: bigint; root: Hex };
+export type BatchHeader = {
+  node: Address;
+  leafCount: number;
+  committedAt: bigint;
+  payout: bigint;
+  lock: bigint;
+  root: Hex;
+};
 export type CommittedLeaf = { batchId: bigint; header: BatchHeader; leaf: Leaf; proof: Hex[] };
 export type Contradiction = CommittedLeaf & { evidence: Evidence };
 

@@ -43,7 +43,10 @@ const common = {
   model: z.string().min(1),
   max_tokens: z.number().int().positive().optional(),
   max_completion_tokens: z.number().int().positive().optional(),
-  stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
+  stop: z
+    .union([z.string(), z.array(z.string())])
+    .nullable()
+    .optional(),
   seed: z.number().int().nonnegative().nullable().optional(),
   stream: z.boolean().nullable().optional(),
   n: z.literal(1).nullable().optional(),
@@ -56,10 +59,14 @@ type ErrorBody = { status: 400 | 401 | 402 | 404 | 500 | 502 | 503; type: string
 /** Maps SDK errors to OpenAI error responses. */
 export function errorBody(err: unknown): ErrorBody {
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof BudgetExceededError) return { status: 402, type: "insufficient_quota", code: "budget_exceeded", message };
-  if (err instanceof InsufficientEscrowError) return { status: 402, type: "insufficient_quota", code: "insufficient_escrow", message };
-  if (err instanceof NoCandidateError) return { status: 404, type: "invalid_request_error", code: "model_not_found", message };
-  if (err instanceof AllCandidatesFailedError) return { status: 502, type: "api_error", code: "all_nodes_failed", message };
+  if (err instanceof BudgetExceededError)
+    return { status: 402, type: "insufficient_quota", code: "budget_exceeded", message };
+  if (err instanceof InsufficientEscrowError)
+    return { status: 402, type: "insufficient_quota", code: "insufficient_escrow", message };
+  if (err instanceof NoCandidateError)
+    return { status: 404, type: "invalid_request_error", code: "model_not_found", message };
+  if (err instanceof AllCandidatesFailedError)
+    return { status: 502, type: "api_error", code: "all_nodes_failed", message };
   if (err instanceof IndexerError) return { status: 503, type: "api_error", code: "indexer_unavailable", message };
   if (err instanceof LLMarketError) return { status: 500, type: "api_error", code: err.name, message };
   return { status: 500, type: "api_error", code: "internal_error", message };
@@ -84,7 +91,12 @@ export function createGatewayApp(options: GatewayOptions): Hono {
 
   app.use("/v1/*", async (c, next) => {
     if (options.apiKey && c.req.header("authorization") !== `Bearer ${options.apiKey}`) {
-      return fail(c, { status: 401, type: "invalid_request_error", code: "invalid_api_key", message: "Missing or wrong API key." });
+      return fail(c, {
+        status: 401,
+        type: "invalid_request_error",
+        code: "invalid_api_key",
+        message: "Missing or wrong API key.",
+      });
     }
     await next();
   });
@@ -94,7 +106,8 @@ export function createGatewayApp(options: GatewayOptions): Hono {
   app.get("/v1/models", async (c) => {
     const ids = new Set<string>(options.models ?? []);
     try {
-      if (market.discovery.indexer) for (const m of await market.discovery.indexer.models()) if ((m.nodes ?? 0) > 0) ids.add(m.id);
+      if (market.discovery.indexer)
+        for (const m of await market.discovery.indexer.models()) if ((m.nodes ?? 0) > 0) ids.add(m.id);
     } catch {
       /* indexer down: list what we know */
     }
@@ -107,7 +120,10 @@ export function createGatewayApp(options: GatewayOptions): Hono {
         }
       }),
     );
-    return c.json({ object: "list", data: [...ids].map((id) => ({ id, object: "model", created: 0, owned_by: "llmarket" })) });
+    return c.json({
+      object: "list",
+      data: [...ids].map((id) => ({ id, object: "model", created: 0, owned_by: "llmarket" })),
+    });
   });
 
   const handle = (kind: "chat" | "completion") => async (c: Context) => {
@@ -115,12 +131,22 @@ export function createGatewayApp(options: GatewayOptions): Hono {
     try {
       raw = await c.req.json();
     } catch {
-      return fail(c, { status: 400, type: "invalid_request_error", code: "invalid_json", message: "The body must be JSON." });
+      return fail(c, {
+        status: 400,
+        type: "invalid_request_error",
+        code: "invalid_json",
+        message: "The body must be JSON.",
+      });
     }
     const parsed = (kind === "chat" ? chatSchema : completionSchema).safeParse(raw);
     if (!parsed.success) {
       const i = parsed.error.issues[0];
-      return fail(c, { status: 400, type: "invalid_request_error", code: "invalid_request", message: `${i?.path.join(".") || "body"}: ${i?.message}` });
+      return fail(c, {
+        status: 400,
+        type: "invalid_request_error",
+        code: "invalid_request",
+        message: `${i?.path.join(".") || "body"}: ${i?.message}`,
+      });
     }
     const body = parsed.data as z.infer<typeof chatSchema> & z.infer<typeof completionSchema>;
     const cap = options.defaultMaxTokens ?? 256;
@@ -145,16 +171,33 @@ export function createGatewayApp(options: GatewayOptions): Hono {
     const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
     const object = kind === "chat" ? "chat.completion" : "text_completion";
-    const usage = (r: DirectResult) => ({ prompt_tokens: 0, completion_tokens: r.tokens.length, total_tokens: r.tokens.length });
+    const usage = (r: DirectResult) => ({
+      prompt_tokens: 0,
+      completion_tokens: r.tokens.length,
+      total_tokens: r.tokens.length,
+    });
 
     if (!body.stream) {
       try {
         const r = await market.complete(req);
         const choice =
           kind === "chat"
-            ? { index: 0, message: { role: "assistant", content: r.text, refusal: null }, finish_reason: r.finishReason, logprobs: null }
+            ? {
+                index: 0,
+                message: { role: "assistant", content: r.text, refusal: null },
+                finish_reason: r.finishReason,
+                logprobs: null,
+              }
             : { index: 0, text: r.text, finish_reason: r.finishReason, logprobs: null };
-        return c.json({ id, object, created, model: body.model, choices: [choice], usage: usage(r), llmarket: llmarketExtension(r) });
+        return c.json({
+          id,
+          object,
+          created,
+          model: body.model,
+          choices: [choice],
+          usage: usage(r),
+          llmarket: llmarketExtension(r),
+        });
       } catch (e) {
         return fail(c, errorBody(e));
       }
@@ -190,7 +233,15 @@ export function createGatewayApp(options: GatewayOptions): Hono {
       async start(controller) {
         try {
           if (kind === "chat") {
-            controller.enqueue(sse({ id, object: chunkObject, created, model: body.model, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }] }));
+            controller.enqueue(
+              sse({
+                id,
+                object: chunkObject,
+                created,
+                model: body.model,
+                choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }],
+              }),
+            );
           }
           let ev = first;
           while (ev && !ev.done) {
@@ -208,12 +259,21 @@ export function createGatewayApp(options: GatewayOptions): Hono {
         controller.close();
       },
     });
-    return new Response(stream, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" } });
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" },
+    });
   };
 
   app.post("/v1/chat/completions", handle("chat"));
   app.post("/v1/completions", handle("completion"));
-  app.notFound((c) => fail(c, { status: 404, type: "invalid_request_error", code: "not_found", message: `No route ${c.req.method} ${c.req.path}.` }));
+  app.notFound((c) =>
+    fail(c, {
+      status: 404,
+      type: "invalid_request_error",
+      code: "not_found",
+      message: `No route ${c.req.method} ${c.req.path}.`,
+    }),
+  );
   return app;
 }
 
@@ -223,13 +283,16 @@ export type RunningGateway = { url: string; port: number; close: () => Promise<v
 export function startGateway(options: GatewayOptions & { port?: number; host?: string }): Promise<RunningGateway> {
   const app = createGatewayApp(options);
   return new Promise((resolve) => {
-    const server: ServerType = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, (info) => {
-      resolve({
-        url: `http://${options.host ?? "127.0.0.1"}:${info.port}`,
-        port: info.port,
-        requester: options.market.requester,
-        close: () => new Promise<void>((r) => server.close(() => r())),
-      });
-    });
+    const server: ServerType = serve(
+      { fetch: app.fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" },
+      (info) => {
+        resolve({
+          url: `http://${options.host ?? "127.0.0.1"}:${info.port}`,
+          port: info.port,
+          requester: options.market.requester,
+          close: () => new Promise<void>((r) => server.close(() => r())),
+        });
+      },
+    );
   });
 }

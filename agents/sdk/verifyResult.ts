@@ -33,17 +33,28 @@ export async function verifyResult(ctx: VerifyContext): Promise<void> {
   };
   const id = ticketId(ticket, ctx.escrowDomain);
   if (result.receipt.ticket.toLowerCase() !== id.toLowerCase()) fail("receipt-ticket", "a receipt for another ticket");
-  if (result.inputHash.toLowerCase() !== ticket.input.toLowerCase()) fail("input", "an input hash other than the ticket's");
-  if (result.tokens.length > ticket.maxTokens) fail("max-tokens", `${result.tokens.length} tokens, above maxTokens ${ticket.maxTokens}`);
-  if (result.receipt.tokens !== result.tokens.length) fail("receipt-tokens", "a receipt whose token count differs from the tokens sent");
+  if (result.inputHash.toLowerCase() !== ticket.input.toLowerCase())
+    fail("input", "an input hash other than the ticket's");
+  if (result.tokens.length > ticket.maxTokens)
+    fail("max-tokens", `${result.tokens.length} tokens, above maxTokens ${ticket.maxTokens}`);
+  if (result.receipt.tokens !== result.tokens.length)
+    fail("receipt-tokens", "a receipt whose token count differs from the tokens sent");
   const computed = outputHash(ticket.profile, result.tokens);
-  if (computed.toLowerCase() !== result.outputHash.toLowerCase()) fail("output-hash", "token ids that do not hash to its output hash");
-  if (result.receipt.output.toLowerCase() !== computed.toLowerCase()) fail("receipt-output", "a receipt for another output");
-  if (ctx.streamedTokens && (ctx.streamedTokens.length !== result.tokens.length || ctx.streamedTokens.some((t, i) => t !== result.tokens[i]))) {
+  if (computed.toLowerCase() !== result.outputHash.toLowerCase())
+    fail("output-hash", "token ids that do not hash to its output hash");
+  if (result.receipt.output.toLowerCase() !== computed.toLowerCase())
+    fail("receipt-output", "a receipt for another output");
+  if (
+    ctx.streamedTokens &&
+    (ctx.streamedTokens.length !== result.tokens.length || ctx.streamedTokens.some((t, i) => t !== result.tokens[i]))
+  ) {
     fail("stream-tokens", "streamed token ids that differ from the receipted ones");
   }
   for (const signer of ctx.signers) {
     if (await verifyReceipt(result.receipt, signer, result.receiptSignature, ctx.receiptDomain)) return;
   }
-  fail("receipt-signature", `a receipt not signed by ${ctx.signers.filter((s, i, a) => a.findIndex((x) => isAddressEqual(x, s)) === i).join(" or ")}`);
+  fail(
+    "receipt-signature",
+    `a receipt not signed by ${ctx.signers.filter((s, i, a) => a.findIndex((x) => isAddressEqual(x, s)) === i).join(" or ")}`,
+  );
 }

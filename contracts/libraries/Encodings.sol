@@ -248,12 +248,20 @@ library Encodings {
     }
 
     /// @notice The Merkle leaf of one job.
-    function hashLeaf(Leaf memory l) internal pure returns (bytes32) {
+    function hashLeaf(Leaf memory leaf) internal pure returns (bytes32) {
         return
             keccak256(
                 bytes.concat(
-                    abi.encode(LEAF_TYPEHASH, l.index, l.kind, l.ref, l.requester, l.model, l.adapter),
-                    abi.encode(l.input, l.output, l.tokens, l.amount, l.expiry, l.profile)
+                    abi.encode(
+                        LEAF_TYPEHASH,
+                        leaf.index,
+                        leaf.kind,
+                        leaf.ref,
+                        leaf.requester,
+                        leaf.model,
+                        leaf.adapter
+                    ),
+                    abi.encode(leaf.input, leaf.output, leaf.tokens, leaf.amount, leaf.expiry, leaf.profile)
                 )
             );
     }
@@ -263,12 +271,12 @@ library Encodings {
     /// memory at the free-memory pointer (not advanced) and hashed. Callers must read (and so
     /// validate) the leaf's non-bytes32 fields through Solidity, as BatchSettlement does, so that
     /// dirty high bits cannot reach the hash unchecked; the hash equals `hashLeaf(Leaf memory)`.
-    function hashLeafCalldata(Leaf calldata l) internal pure returns (bytes32 h) {
+    function hashLeafCalldata(Leaf calldata leaf) internal pure returns (bytes32 h) {
         bytes32 typehash = LEAF_TYPEHASH;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, typehash)
-            calldatacopy(add(ptr, 0x20), l, 0x180)
+            calldatacopy(add(ptr, 0x20), leaf, 0x180)
             h := keccak256(ptr, 0x1a0)
         }
     }

@@ -35,8 +35,8 @@ contract EncodingsHarness {
         return Encodings.hashProfile(p);
     }
 
-    function hashLeaf(Encodings.Leaf calldata l) external pure returns (bytes32) {
-        return Encodings.hashLeaf(l);
+    function hashLeaf(Encodings.Leaf calldata leaf) external pure returns (bytes32) {
+        return Encodings.hashLeaf(leaf);
     }
 
     function bidCommitment(uint256 jobId, address bidder, uint256 price, bytes32 salt) external pure returns (bytes32) {

@@ -17,6 +17,8 @@ contract TestDisputeResolver is IDisputeResolver {
         bytes32 profile;
     }
 
+    error OnlyTheGame(address caller);
+
     IChallengeGame public immutable game;
     Dispute[] public disputes;
 
@@ -33,7 +35,7 @@ contract TestDisputeResolver is IDisputeResolver {
         bytes32 leafHash,
         bytes32 profile
     ) external returns (uint256 disputeId) {
-        require(msg.sender == address(game), "only the game");
+        if (msg.sender != address(game)) revert OnlyTheGame(msg.sender);
         disputes.push(Dispute(batchId, leafIndex, node, challenger, model, leafHash, profile));
         return disputes.length - 1;
     }

@@ -35,12 +35,23 @@ export type FakeNodeOptions = {
 
 export function fakeTokens(prompt: string, maxTokens: number): number[] {
   const h = keccak256(toHex(prompt));
-  return Array.from({ length: maxTokens }, (_, i) => (parseInt(h.slice(2 + (i % 32) * 2, 4 + (i % 32) * 2), 16) + i) % 200);
+  return Array.from(
+    { length: maxTokens },
+    (_, i) => (parseInt(h.slice(2 + (i % 32) * 2, 4 + (i % 32) * 2), 16) + i) % 200,
+  );
 }
 export const fakeText = (t: number): string => `w${t} `;
 
 export type JobOut = { prompt: string; text: string; tokens: number[]; outputHash: Hex };
-export type FakeNode = { url: string; port: number; address: Address; vouchers: Voucher[]; tickets: Ticket[]; jobs: Map<string, JobOut>; close: () => Promise<void> };
+export type FakeNode = {
+  url: string;
+  port: number;
+  address: Address;
+  vouchers: Voucher[];
+  tickets: Ticket[];
+  jobs: Map<string, JobOut>;
+  close: () => Promise<void>;
+};
 
 export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
   const account = privateKeyToAccount(o.key);
@@ -65,7 +76,13 @@ export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
         {
           id: o.modelId,
           object: "model",
-          llmarket: { modelId: o.modelId, profileHash: o.profileHash, pricePerToken: o.pricePerToken.toString(), maxTokens: 512, contextSize: 2048 },
+          llmarket: {
+            modelId: o.modelId,
+            profileHash: o.profileHash,
+            pricePerToken: o.pricePerToken.toString(),
+            maxTokens: 512,
+            contextSize: 2048,
+          },
         },
       ],
     }),
@@ -74,7 +91,12 @@ export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
     const body = await c.req.json();
     const w = body.llmarket?.ticket;
     if (!w) return err(400, "no ticket");
-    const ticket: Ticket = { ...w, pricePerToken: BigInt(w.pricePerToken), sequence: BigInt(w.sequence), expiry: BigInt(w.expiry) };
+    const ticket: Ticket = {
+      ...w,
+      pricePerToken: BigInt(w.pricePerToken),
+      sequence: BigInt(w.sequence),
+      expiry: BigInt(w.expiry),
+    };
     if (!(await verifyTicket(ticket, body.llmarket.signature, escrowDomain))) return err(401, "bad ticket signature");
     const prompt = kind === "chat" ? renderChat(body.messages as ChatMessage[]) : (body.prompt as string);
     const ih = inputHash({ prompt, maxTokens: body.max_tokens, stop: body.stop ?? [], seed: BigInt(body.seed ?? 0) });
@@ -90,16 +112,30 @@ export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
     const oh = outputHash(ticket.profile, tokens);
     const receipt = buildReceipt(ticket, escrowDomain, o.wrongOutput ? keccak256("0x01") : oh, tokens.length);
     const receiptSignature = await signReceipt(receiptKey, receipt, gameDomain);
-    const llmarket = { tokens, inputHash: ih, outputHash: o.wrongOutput ? keccak256("0x01") : oh, ticketId: ticketId(ticket, escrowDomain), receipt, receiptSignature };
+    const llmarket = {
+      tokens,
+      inputHash: ih,
+      outputHash: o.wrongOutput ? keccak256("0x01") : oh,
+      ticketId: ticketId(ticket, escrowDomain),
+      receipt,
+      receiptSignature,
+    };
     if (!body.stream) {
-      const choice = kind === "chat" ? { index: 0, message: { role: "assistant", content: text }, finish_reason: "length" } : { index: 0, text, finish_reason: "length" };
+      const choice =
+        kind === "chat"
+          ? { index: 0, message: { role: "assistant", content: text }, finish_reason: "length" }
+          : { index: 0, text, finish_reason: "length" };
       return c.json({ id: "x", object: "x", choices: [choice], llmarket });
     }
     const enc = new TextEncoder();
     const chunk = (t: string, ids: number[], finish: string | null, extra?: object) =>
       enc.encode(
         `data: ${JSON.stringify({
-          choices: [kind === "chat" ? { index: 0, delta: finish ? {} : { content: t }, finish_reason: finish } : { index: 0, text: t, finish_reason: finish }],
+          choices: [
+            kind === "chat"
+              ? { index: 0, delta: finish ? {} : { content: t }, finish_reason: finish }
+              : { index: 0, text: t, finish_reason: finish },
+          ],
           llmarket: { tokenIds: ids, ...extra },
         })}\n\n`,
       );
@@ -126,7 +162,11 @@ export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
   app.post("/v1/chat/completions", completion("chat"));
   app.post("/v1/vouchers", async (c) => {
     const b = await c.req.json();
-    const v: Voucher = { ...b.voucher, cumulativeAmount: BigInt(b.voucher.cumulativeAmount), throughSequence: BigInt(b.voucher.throughSequence) };
+    const v: Voucher = {
+      ...b.voucher,
+      cumulativeAmount: BigInt(b.voucher.cumulativeAmount),
+      throughSequence: BigInt(b.voucher.throughSequence),
+    };
     if (!(await verifyVoucher(v, b.signature, escrowDomain))) return err(401, "bad voucher signature");
     const last = vouchers.at(-1);
     if (last && v.cumulativeAmount < last.cumulativeAmount) return err(409, "lower voucher");

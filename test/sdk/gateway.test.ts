@@ -30,7 +30,14 @@ const CLI = new URL("../../agents/cli/llmarket.ts", import.meta.url).pathname;
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, LLMARKET_RPC_URL: h.chain.url, LLMARKET_DEPLOYMENT: h.deploymentPath, LLMARKET_KEY: KEY, LLMARKET_STATE_DIR: join(h.dir, "state"), LLMARKET_CONFIG: "" },
+      env: {
+        ...process.env,
+        LLMARKET_RPC_URL: h.chain.url,
+        LLMARKET_DEPLOYMENT: h.deploymentPath,
+        LLMARKET_KEY: KEY,
+        LLMARKET_STATE_DIR: join(h.dir, "state"),
+        LLMARKET_CONFIG: "",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -43,13 +50,32 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 
 beforeAll(async () => {
   h = await chainHarness();
-  const opts = (i: number) => ({ key: devKey(i), chainId: h.chainId, escrow: h.deployed.addresses.PairEscrow, game: h.deployed.addresses.ChallengeGame, modelId: MODEL, profileHash: PROFILE, pricePerToken: PRICE });
+  const opts = (i: number) => ({
+    key: devKey(i),
+    chainId: h.chainId,
+    escrow: h.deployed.addresses.PairEscrow,
+    game: h.deployed.addresses.ChallengeGame,
+    modelId: MODEL,
+    profileHash: PROFILE,
+    pricePerToken: PRICE,
+  });
   n1 = await startFakeNode(opts(1));
   n2 = await startFakeNode(opts(2));
   await h.registerNode(1, n1.url);
   await h.registerNode(2, n2.url);
   await h.fund(requester, parseUnits("1000", 18));
-  market = await createMarket(resolveConfig({ rpc: h.chain.url, deployment: h.deploymentPath, key: KEY, node: [n1.url, n2.url], "state-dir": join(h.dir, "state") }, {}));
+  market = await createMarket(
+    resolveConfig(
+      {
+        rpc: h.chain.url,
+        deployment: h.deploymentPath,
+        key: KEY,
+        node: [n1.url, n2.url],
+        "state-dir": join(h.dir, "state"),
+      },
+      {},
+    ),
+  );
   await market.reserve(MODEL, parseUnits("2", 18), { count: 2 });
   gw = await startGateway({ market, defaultMaxTokens: 32 });
 });
@@ -87,26 +113,49 @@ describe("OpenAI-compatible gateway", () => {
 
     const comp = await client.completions.create({ model: MODEL, prompt: "raw prompt", max_tokens: 6 });
     expect(comp.choices[0]!.text).toBe(fakeTokens("raw prompt", 6).map(fakeText).join(""));
-    const compStream = await client.completions.create({ model: MODEL, prompt: "raw prompt", max_tokens: 6, stream: true });
+    const compStream = await client.completions.create({
+      model: MODEL,
+      prompt: "raw prompt",
+      max_tokens: 6,
+      stream: true,
+    });
     let ctext = "";
     for await (const ch of compStream) ctext += ch.choices[0]?.text ?? "";
     expect(ctext).toBe(comp.choices[0]!.text);
 
-    const unknown = await client.chat.completions.create({ model: `0x${"cd".repeat(32)}`, messages, max_tokens: 4 }).catch((e: unknown) => e);
+    const unknown = await client.chat.completions
+      .create({ model: `0x${"cd".repeat(32)}`, messages, max_tokens: 4 })
+      .catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
-    const tooBig = await client.chat.completions.create({ model: MODEL, messages: [], max_tokens: 4 }).catch((e: unknown) => e);
+    const tooBig = await client.chat.completions
+      .create({ model: MODEL, messages: [], max_tokens: 4 })
+      .catch((e: unknown) => e);
     expect(tooBig).toBeInstanceOf(OpenAI.BadRequestError);
     // Every answer was paid by voucher to the node that served it.
     expect(n1.vouchers.length + n2.vouchers.length).toBe(4);
   });
 
   it("returns 402 when the budget cap is reached", async () => {
-    const capped = await createMarket(resolveConfig({ rpc: h.chain.url, deployment: h.deploymentPath, key: KEY, node: [n1.url], "state-dir": join(h.dir, "state"), "max-session": "0.01" }, {}));
+    const capped = await createMarket(
+      resolveConfig(
+        {
+          rpc: h.chain.url,
+          deployment: h.deploymentPath,
+          key: KEY,
+          node: [n1.url],
+          "state-dir": join(h.dir, "state"),
+          "max-session": "0.01",
+        },
+        {},
+      ),
+    );
     const g = await startGateway({ market: capped, defaultMaxTokens: 32 });
     try {
       const client = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: "unused", maxRetries: 0 });
       await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "a" }], max_tokens: 8 });
-      const e = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "b" }], max_tokens: 8 }).catch((x: unknown) => x);
+      const e = await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: "user", content: "b" }], max_tokens: 8 })
+        .catch((x: unknown) => x);
       expect(e).toBeInstanceOf(OpenAI.APIError);
       expect((e as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
       expect((e as Error).message).toMatch(/session cap/);
@@ -121,7 +170,12 @@ describe("CLI", () => {
     const nodeFlags = ["--node", n1.url];
     const plain = await cli(["ask", "hi there", "--model", MODEL, "--max-tokens", "5", ...nodeFlags]);
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.stdout.trim()).toBe(fakeTokens(renderChat([{ role: "user", content: "hi there" }]), 5).map(fakeText).join("").trim());
+    expect(plain.stdout.trim()).toBe(
+      fakeTokens(renderChat([{ role: "user", content: "hi there" }]), 5)
+        .map(fakeText)
+        .join("")
+        .trim(),
+    );
     const streamed = await cli(["ask", "hi there", "--model", MODEL, "--max-tokens", "5", "--stream", ...nodeFlags]);
     expect(streamed.code, streamed.stderr).toBe(0);
     expect(streamed.stdout.trim()).toBe(plain.stdout.trim());
@@ -153,11 +207,24 @@ describe("auction", () => {
   it("posts a job, finalizes it, and returns the winner's output verified against the on-chain delivery", async () => {
     const auction = new Auction(market);
     const nodeWallet = h.wallets[1]!;
-    const posted = await auction.post({ model: MODEL, prompt: "auction me", maxTokens: 6, reservePricePerToken: PRICE, commitSeconds: 30, revealSeconds: 30, deliverySeconds: 600 });
+    const posted = await auction.post({
+      model: MODEL,
+      prompt: "auction me",
+      maxTokens: 6,
+      reservePricePerToken: PRICE,
+      commitSeconds: 30,
+      revealSeconds: 30,
+      deliverySeconds: 600,
+    });
     expect(posted.escrow).toBeGreaterThanOrEqual(6n * PRICE);
     // The node bids, reveals and (after finalize by the SDK) delivers.
     const salt = keccak256(toHex("salt"));
-    await h.wait(await h.c.market.write.commitBid([posted.jobId, bidCommitment(posted.jobId, nodeWallet.account.address, PRICE / 2n, salt)], { account: nodeWallet.account }));
+    await h.wait(
+      await h.c.market.write.commitBid(
+        [posted.jobId, bidCommitment(posted.jobId, nodeWallet.account.address, PRICE / 2n, salt)],
+        { account: nodeWallet.account },
+      ),
+    );
     await h.testClient.increaseTime({ seconds: 31 });
     await h.testClient.mine({ blocks: 1 });
     await h.wait(await h.c.market.write.revealBid([posted.jobId, PRICE / 2n, salt], { account: nodeWallet.account }));
@@ -171,7 +238,12 @@ describe("auction", () => {
         phases.push(j.phase);
         if (j.phase === "Delivery") {
           const oh = outputHash(PROFILE, tokensOut);
-          n1.jobs.set(posted.jobId.toString(), { prompt: posted.prompt, text: tokensOut.map(fakeText).join(""), tokens: tokensOut, outputHash: oh });
+          n1.jobs.set(posted.jobId.toString(), {
+            prompt: posted.prompt,
+            text: tokensOut.map(fakeText).join(""),
+            tokens: tokensOut,
+            outputHash: oh,
+          });
           void h.c.market.write.deliver([posted.jobId, oh, tokensOut.length], { account: nodeWallet.account });
         }
       },
@@ -185,7 +257,12 @@ describe("auction", () => {
     expect(jobs.map((j) => j.jobId)).toContain(posted.jobId);
 
     // A winner serving an output that differs from its delivery is caught.
-    n1.jobs.set(posted.jobId.toString(), { prompt: posted.prompt, text: "forged", tokens: [1, 2, 3, 4, 5, 6], outputHash: outputHash(PROFILE, [1, 2, 3, 4, 5, 6]) });
+    n1.jobs.set(posted.jobId.toString(), {
+      prompt: posted.prompt,
+      text: "forged",
+      tokens: [1, 2, 3, 4, 5, 6],
+      outputHash: outputHash(PROFILE, [1, 2, 3, 4, 5, 6]),
+    });
     await expect(auction.verifiedOutput(posted.jobId)).rejects.toThrow(/does not match its on-chain delivery/);
   });
 });

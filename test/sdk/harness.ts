@@ -50,7 +50,14 @@ export async function chainHarness() {
     await c.models.write.registerModel([
       MODEL,
       "file://sdk-test-model.gguf",
-      { family: "llama", parameterCount: 1_000_000n, quantization: 7, contextLength: 2048, minMemoryMb: 64, defaultProfileHash: ZERO32 },
+      {
+        family: "llama",
+        parameterCount: 1_000_000n,
+        quantization: 7,
+        contextLength: 2048,
+        minMemoryMb: 64,
+        defaultProfileHash: ZERO32,
+      },
       0n,
     ]),
   );
@@ -66,7 +73,11 @@ export async function chainHarness() {
     await wait(await c.staking.write.stake([stake], { account: w.account }));
     await wait(
       await c.nodes.write.register(
-        [endpoint, w.account.address, [{ modelId: MODEL, quantization: 7, maxBatch: 4, maxTokens: 4096, latencySlaMs: 500, pricePerToken: price }]],
+        [
+          endpoint,
+          w.account.address,
+          [{ modelId: MODEL, quantization: 7, maxBatch: 4, maxTokens: 4096, latencySlaMs: 500, pricePerToken: price }],
+        ],
         { account: w.account },
       ),
     );

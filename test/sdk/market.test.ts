@@ -11,7 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseUnits, recoverAddress, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createMarket, resolveConfig } from "../../agents/sdk/config.ts";
-import { AllCandidatesFailedError, BudgetExceededError, InsufficientEscrowError, NoCandidateError } from "../../agents/sdk/errors.ts";
+import {
+  AllCandidatesFailedError,
+  BudgetExceededError,
+  InsufficientEscrowError,
+  NoCandidateError,
+} from "../../agents/sdk/errors.ts";
 import type { Market, StreamEvent } from "../../agents/sdk/Market.ts";
 import { chainHarness, devKey, MODEL, PRICE, PROFILE, type ChainHarness } from "./harness.ts";
 import { fakeText, fakeTokens, startFakeNode, type FakeNode } from "./fakeNode.ts";
@@ -41,7 +46,9 @@ function nodeOpts(index: number) {
 
 async function spawnFakeNode(index: number, extra: object): Promise<{ child: ChildProcess; url: string }> {
   const o = { ...nodeOpts(index), pricePerToken: PRICE.toString(), ...extra };
-  const child = spawn(process.execPath, [new URL("./fakeNodeMain.ts", import.meta.url).pathname, JSON.stringify(o)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [new URL("./fakeNodeMain.ts", import.meta.url).pathname, JSON.stringify(o)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
       const m = /READY (\S+)/.exec(d.toString());
@@ -53,7 +60,20 @@ async function spawnFakeNode(index: number, extra: object): Promise<{ child: Chi
 }
 
 function market(nodes: string[], extra: Record<string, string> = {}, stateDir = join(h.dir, "state")): Promise<Market> {
-  return createMarket(resolveConfig({ rpc: h.chain.url, deployment: h.deploymentPath, key: REQUESTER_KEY, node: nodes, "state-dir": stateDir, config: undefined, ...extra }, {}));
+  return createMarket(
+    resolveConfig(
+      {
+        rpc: h.chain.url,
+        deployment: h.deploymentPath,
+        key: REQUESTER_KEY,
+        node: nodes,
+        "state-dir": stateDir,
+        config: undefined,
+        ...extra,
+      },
+      {},
+    ),
+  );
 }
 
 beforeAll(async () => {
@@ -74,7 +94,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (killable?.exitCode === null && killable.signalCode === null && killable.pid) process.kill(killable.pid, "SIGKILL");
+  if (killable?.exitCode === null && killable.signalCode === null && killable.pid)
+    process.kill(killable.pid, "SIGKILL");
   await Promise.all([good, backup, liar, poor].filter(Boolean).map((n) => n.close()));
   await h?.cleanup();
 });
@@ -88,13 +109,22 @@ describe("requester SDK on a real chain", () => {
     expect(again.every((r) => r.deposited === 0n)).toBe(true); // already topped up: no transaction
 
     const messages = [{ role: "user" as const, content: "hello market" }];
-    const r = await m.complete({ model: MODEL, messages, maxTokens: 8, candidates: [(await m.discovery.candidates(MODEL)).find((c) => c.endpoint === good.url)!] });
+    const r = await m.complete({
+      model: MODEL,
+      messages,
+      maxTokens: 8,
+      candidates: [(await m.discovery.candidates(MODEL)).find((c) => c.endpoint === good.url)!],
+    });
     const tokens = fakeTokens(renderChat(messages), 8);
     expect(r.tokens).toEqual(tokens);
     expect(r.text).toBe(tokens.map(fakeText).join(""));
     expect(r.cost).toBe(8n * PRICE);
     expect(r.voucher.accepted).toBe(true);
-    expect(good.vouchers.at(-1)).toMatchObject({ requester, cumulativeAmount: 8n * PRICE, throughSequence: r.ticket.sequence });
+    expect(good.vouchers.at(-1)).toMatchObject({
+      requester,
+      cumulativeAmount: 8n * PRICE,
+      throughSequence: r.ticket.sequence,
+    });
     // Receipts are kept as evidence.
     const ev = m.evidence.all(good.address);
     expect(ev).toHaveLength(1);
@@ -132,7 +162,8 @@ describe("requester SDK on a real chain", () => {
       if (e.type === "text") {
         text += e.text;
         // Kill the first node after its second token.
-        if (events.filter((x) => x.type === "text").length === 2 && killable.exitCode === null) process.kill(killable.pid!, "SIGKILL");
+        if (events.filter((x) => x.type === "text").length === 2 && killable.exitCode === null)
+          process.kill(killable.pid!, "SIGKILL");
       }
     }
     const r = await s.result;
@@ -165,7 +196,9 @@ describe("requester SDK on a real chain", () => {
 
   it("budget caps: per request and per session", async () => {
     const perReq = await market([good.url], { "max-request": "0.003" });
-    await expect(perReq.complete({ model: MODEL, prompt: "x", maxTokens: 4 })).rejects.toBeInstanceOf(BudgetExceededError);
+    await expect(perReq.complete({ model: MODEL, prompt: "x", maxTokens: 4 })).rejects.toBeInstanceOf(
+      BudgetExceededError,
+    );
     const perSession = await market([good.url], { "max-session": "0.007" });
     await perSession.complete({ model: MODEL, prompt: "x", maxTokens: 4 }); // 0.004
     const err = await perSession.complete({ model: MODEL, prompt: "y", maxTokens: 4 }).catch((e: unknown) => e);
@@ -186,7 +219,9 @@ describe("requester SDK on a real chain", () => {
     // A node that refuses (price raised between discovery and request) -> all failed, with reasons.
     const cands = await m.discovery.candidates(MODEL);
     const tooCheap = cands.map((c) => ({ ...c, endpoint: good.url, address: good.address, pricePerToken: 1n }));
-    const e3 = await m.complete({ model: MODEL, prompt: "x", maxTokens: 4, candidates: tooCheap }).catch((e: unknown) => e);
+    const e3 = await m
+      .complete({ model: MODEL, prompt: "x", maxTokens: 4, candidates: tooCheap })
+      .catch((e: unknown) => e);
     expect(e3).toBeInstanceOf(AllCandidatesFailedError);
     expect((e3 as Error).message).toMatch(/402/);
   });

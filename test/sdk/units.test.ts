@@ -84,13 +84,16 @@ describe("orderCandidates", () => {
   it("drops nodes over the latency SLA and discounts slow round trips", () => {
     const out = orderCandidates([c("0xa", 0.9, 400), c("0xb", 0.8, 5), c("0xc", 0.85, 5000)], { maxLatencyMs: 1000 });
     expect(out.map((x) => x.address)).toEqual(["0xb", "0xa"]);
-    expect(orderCandidates([c("0xa", 0.9, 400), c("0xb", 0.8, 5)], { rttWeight: 0 }).map((x) => x.address)).toEqual(["0xa", "0xb"]);
+    expect(orderCandidates([c("0xa", 0.9, 400), c("0xb", 0.8, 5)], { rttWeight: 0 }).map((x) => x.address)).toEqual([
+      "0xa",
+      "0xb",
+    ]);
   });
 });
 
 describe("sseData", () => {
   it("joins split chunks and multi-line data", async () => {
-    const parts = ["data: {\"a\"", ":1}\n\n", "data: x\ndata: y\n\n", "data: [DONE]\n\n"];
+    const parts = ['data: {"a"', ":1}\n\n", "data: x\ndata: y\n\n", "data: [DONE]\n\n"];
     const body = new ReadableStream<Uint8Array>({
       start(ctrl) {
         for (const p of parts) ctrl.enqueue(new TextEncoder().encode(p));
@@ -121,19 +124,38 @@ describe("verifyResult and equivocation", async () => {
   const escrowDomain = { chainId: 31337, verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
   const receiptDomain = { chainId: 31337, verifyingContract: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512" as Address };
   const profile = keccak256(toHex("p"));
-  const ticket: Ticket = buildTicket({ requester: REQ, node: node.address, model: profile, input: profile, maxTokens: 4, pricePerToken: 1n, sequence: 1n, profile });
+  const ticket: Ticket = buildTicket({
+    requester: REQ,
+    node: node.address,
+    model: profile,
+    input: profile,
+    maxTokens: 4,
+    pricePerToken: 1n,
+    sequence: 1n,
+    profile,
+  });
   const tokens = [1, 2, 3];
   const oh = outputHash(profile, tokens);
   const receipt = buildReceipt(ticket, escrowDomain, oh, 3);
   const receiptSignature = await signReceipt(node, receipt, receiptDomain);
-  const result = { tokens, inputHash: profile, outputHash: oh, ticketId: ticketId(ticket, escrowDomain), receipt, receiptSignature };
+  const result = {
+    tokens,
+    inputHash: profile,
+    outputHash: oh,
+    ticketId: ticketId(ticket, escrowDomain),
+    receipt,
+    receiptSignature,
+  };
   const base = { ticket, result, escrowDomain, receiptDomain, signers: [node.address] };
 
   it("accepts an honest answer and names each failed check", async () => {
     await verifyResult(base);
-    const check = async (patch: object) => ((await verifyResult({ ...base, ...patch }).catch((e: unknown) => e)) as VerificationError).details.check;
+    const check = async (patch: object) =>
+      ((await verifyResult({ ...base, ...patch }).catch((e: unknown) => e)) as VerificationError).details.check;
     expect(await check({ result: { ...result, tokens: [1, 2, 4] } })).toBe("output-hash");
-    expect(await check({ result: { ...result, tokens: [1, 2, 3, 4, 5], receipt: { ...receipt, tokens: 5 } } })).toBe("max-tokens");
+    expect(await check({ result: { ...result, tokens: [1, 2, 3, 4, 5], receipt: { ...receipt, tokens: 5 } } })).toBe(
+      "max-tokens",
+    );
     expect(await check({ streamedTokens: [1, 2] })).toBe("stream-tokens");
     expect(await check({ signers: [REQ] })).toBe("receipt-signature");
     expect(await check({ receiptDomain: escrowDomain })).toBe("receipt-signature");
@@ -141,8 +163,31 @@ describe("verifyResult and equivocation", async () => {
 
   it("finds a committed leaf that contradicts a kept receipt", () => {
     const ev = new EvidenceStore(join(dir, "receipts.jsonl"));
-    ev.add({ chainId: 31337, node: node.address, ticketId: receipt.ticket, ticket, ticketSignature: "0x", receipt, receiptSignature, tokens, receivedAt: "" });
-    const leaf = { index: 0, kind: 0, ref: receipt.ticket, requester: REQ, model: profile, adapter: profile, input: profile, output: oh, tokens: 3, amount: 3n, expiry: ticket.expiry, profile };
+    ev.add({
+      chainId: 31337,
+      node: node.address,
+      ticketId: receipt.ticket,
+      ticket,
+      ticketSignature: "0x",
+      receipt,
+      receiptSignature,
+      tokens,
+      receivedAt: "",
+    });
+    const leaf = {
+      index: 0,
+      kind: 0,
+      ref: receipt.ticket,
+      requester: REQ,
+      model: profile,
+      adapter: profile,
+      input: profile,
+      output: oh,
+      tokens: 3,
+      amount: 3n,
+      expiry: ticket.expiry,
+      profile,
+    };
     expect(contradicts(leaf, ev)).toBeUndefined();
     expect(contradicts({ ...leaf, tokens: 4 }, ev)?.receiptSignature).toBe(receiptSignature);
     expect(ev.all()[0]!.ticket.sequence).toBe(1n);

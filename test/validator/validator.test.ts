@@ -8,7 +8,7 @@
  * test/validator/fakeNode.ts (the node agent was not available when this was written).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { network } from "hardhat";
@@ -28,7 +28,7 @@ import {
 import { makeModel } from "../../agents/runtime/modelMaker.ts";
 import { Runtime } from "../../agents/runtime/Runtime.ts";
 import { loadValidatorConfig } from "../../agents/validator/ValidatorConfig.ts";
-import { Validator } from "../../agents/validator/Validator.ts";
+import { Validator, jsonLogger } from "../../agents/validator/Validator.ts";
 import type { LeafData } from "../../agents/validator/NodeClient.ts";
 import { startLocalChain, stopProcess, type LocalChain } from "../../scripts/lib/localChain.ts";
 import { protocolFixture, Q8_0, type ProtocolFixture } from "../utils/protocolFixture.ts";
@@ -223,14 +223,20 @@ beforeAll(async () => {
   fake = new FakeNode([profile]);
   await f.wait(await f.c.nodes.write.updateEndpoint([await fake.start()], { account: f.node.account }));
 
-  const quiet = () => {};
-  a = await Validator.create(config(KEY_A, "a", { sampleP: "1", sampleFloor: "1" }), { runtime: rt, log: quiet });
-  b = await Validator.create(config(KEY_B, "b", { sampleP: "0", sampleFloor: "0", newNodeBoost: "0" }), { runtime: rt, log: quiet });
+  const logFile = join(dir, "agents.log");
+  const quiet = (name: string) => jsonLogger((l) => appendFileSync(logFile, `${name} ${l}\n`));
+  a = await Validator.create(config(KEY_A, "a", { sampleP: "1", sampleFloor: "1" }), { runtime: rt, log: quiet("A") });
+  b = await Validator.create(config(KEY_B, "b", { sampleP: "0", sampleFloor: "0", newNodeBoost: "0" }), { runtime: rt, log: quiet("B") });
   await a.start();
   await b.start();
 }, 240_000);
 
 afterAll(async () => {
+  try {
+    copyFileSync(join(dir, "agents.log"), join(tmpdir(), "llmarket-validator-test-agents.log"));
+  } catch {
+    // no log
+  }
   await a?.stop().catch(() => {});
   await b?.stop().catch(() => {});
   await fake?.stop();

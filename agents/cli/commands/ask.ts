@@ -56,7 +56,10 @@ export function run(argv: string[]): Promise<number> {
     const maxPrice = values["max-price"] ? parseTokens(values["max-price"] as string, "--max-price") : undefined;
     const messages = values.raw
       ? undefined
-      : [...(values.system ? [{ role: "system" as const, content: values.system as string }] : []), { role: "user" as const, content: prompt }];
+      : [
+          ...(values.system ? [{ role: "system" as const, content: values.system as string }] : []),
+          { role: "user" as const, content: prompt },
+        ];
     const stop = (values.stop as string[] | undefined) ?? [];
     const seed = BigInt((values.seed as string | undefined) ?? 0);
     const json = Boolean(values.json);
@@ -88,7 +91,9 @@ export function run(argv: string[]): Promise<number> {
       if (json) console.log(toJson(result));
       else {
         console.log(result.text);
-        progress(`job ${result.jobId} delivered by ${result.winner} at ${tokens(result.pricePerToken)}/token; output verified against the chain`);
+        progress(
+          `job ${result.jobId} delivered by ${result.winner} at ${tokens(result.pricePerToken)}/token; output verified against the chain`,
+        );
       }
       return 0;
     }
@@ -116,7 +121,9 @@ export function run(argv: string[]): Promise<number> {
       }
       const r = await s.result;
       process.stdout.write("\n");
-      progress(`${r.tokens.length} tokens from ${r.node}, cost ${tokens(r.cost)}; receipt verified, voucher ${r.voucher.accepted ? "accepted" : `not delivered (${r.voucher.error})`}`);
+      progress(
+        `${r.tokens.length} tokens from ${r.node}, cost ${tokens(r.cost)}; receipt verified, voucher ${r.voucher.accepted ? "accepted" : `not delivered (${r.voucher.error})`}`,
+      );
       return 0;
     }
     const r = await market.complete(req);

@@ -38,7 +38,10 @@ export function run(argv: string[]): Promise<number> {
       const hash = await market.deposit(target, amount);
       const pair = await market.pair(target);
       if (values.json) console.log(toJson({ node: target, deposited: amount, hash, pair }));
-      else console.log(`deposited ${tokens(amount)} for ${target} (tx ${hash}); pair balance ${tokens(pair.balance)}, available ${tokens(pair.available)}`);
+      else
+        console.log(
+          `deposited ${tokens(amount)} for ${target} (tx ${hash}); pair balance ${tokens(pair.balance)}, available ${tokens(pair.available)}`,
+        );
       return 0;
     }
     if (!values.model) throw new Error("Give --node-address <address> or --model <id>.");

@@ -25,7 +25,9 @@ export function run(argv: string[]): Promise<number> {
       const output = values.output ? await auction.verifiedOutput(id) : undefined;
       if (values.json) console.log(toJson({ job, output }));
       else {
-        console.log(`job ${id}: ${job.phase} (${job.status}), bids ${job.bidCount}, best ${job.best}, reserve ${tokens(job.reservePricePerToken)}/token`);
+        console.log(
+          `job ${id}: ${job.phase} (${job.status}), bids ${job.bidCount}, best ${job.best}, reserve ${tokens(job.reservePricePerToken)}/token`,
+        );
         if (output) console.log(output.text);
       }
       return 0;
@@ -33,7 +35,11 @@ export function run(argv: string[]): Promise<number> {
     const jobs = await auction.myJobs();
     if (values.json) console.log(toJson({ jobs }));
     else if (jobs.length === 0) console.log("no auction jobs posted by this account");
-    else for (const j of jobs) console.log(`${String(j.jobId).padEnd(5)} ${j.phase.padEnd(16)} ${j.status.padEnd(10)} bids=${j.bidCount} maxTokens=${j.maxTokens} model=${j.model}`);
+    else
+      for (const j of jobs)
+        console.log(
+          `${String(j.jobId).padEnd(5)} ${j.phase.padEnd(16)} ${j.status.padEnd(10)} bids=${j.bidCount} maxTokens=${j.maxTokens} model=${j.model}`,
+        );
     return 0;
   });
 }

@@ -29,7 +29,8 @@ export function run(argv: string[]): Promise<number> {
     });
     const cfg = resolveConfig(values);
     if (!values.model) {
-      if (!cfg.indexerUrl) throw new Error("Listing models needs the indexer: pass --indexer or set LLMARKET_INDEXER_URL.");
+      if (!cfg.indexerUrl)
+        throw new Error("Listing models needs the indexer: pass --indexer or set LLMARKET_INDEXER_URL.");
       const models = await new IndexerClient(cfg.indexerUrl).models();
       if (values.json) console.log(toJson({ models }));
       else for (const m of models) console.log(`${m.id}  nodes=${m.nodes ?? 0}  ${m.uri ?? ""}`);
@@ -45,7 +46,9 @@ export function run(argv: string[]): Promise<number> {
     else {
       console.log("rank  node                                        price/token  score   rtt ms  endpoint");
       cands.forEach((c, i) =>
-        console.log(`${String(i + 1).padEnd(4)}  ${c.address}  ${tokens(c.pricePerToken).padEnd(11)}  ${c.score.toFixed(3)}  ${c.rttMs.toFixed(1).padStart(6)}  ${c.endpoint}`),
+        console.log(
+          `${String(i + 1).padEnd(4)}  ${c.address}  ${tokens(c.pricePerToken).padEnd(11)}  ${c.score.toFixed(3)}  ${c.rttMs.toFixed(1).padStart(6)}  ${c.endpoint}`,
+        ),
       );
     }
     return 0;

@@ -46,9 +46,15 @@ export function run(argv: string[]): Promise<number> {
       else console.log(`withdrew ${tokens(r.amount)} from the pair with ${node} (tx ${r.hash})`);
       return 0;
     }
-    const r = await market.requestWithdraw(node, values.amount ? parseTokens(values.amount as string, "--amount") : undefined);
+    const r = await market.requestWithdraw(
+      node,
+      values.amount ? parseTokens(values.amount as string, "--amount") : undefined,
+    );
     if (values.json) console.log(toJson(r));
-    else console.log(`thawing ${tokens(r.amount)} until ${new Date(Number(r.endsAt) * 1000).toISOString()}; then run: llmarket withdraw --node-address ${node} --complete`);
+    else
+      console.log(
+        `thawing ${tokens(r.amount)} until ${new Date(Number(r.endsAt) * 1000).toISOString()}; then run: llmarket withdraw --node-address ${node} --complete`,
+      );
     return 0;
   });
 }
