@@ -236,13 +236,14 @@ for (const size of sizes) {
     lowerIsBetter: true,
     conditions: cond(`largest single settleChunk transaction of the ${size}-leaf batch; must stay under 16,777,216`),
   });
-  if (size === sizes[0])
+  console.log(`  commitBatch: ${commitGas.all - 21_000} gas (gasUsed minus 21,000)`);
+  if (size === sizes[sizes.length - 1])
     results.push({
       name: "commit_batch_gas",
       value: commitGas.all - 21_000,
       unit: "gas",
       lowerIsBetter: true,
-      conditions: cond("commitBatch, gasUsed minus the 21,000 base (calldata included), node's second lock"),
+      conditions: cond("commitBatch, gasUsed minus the 21,000 base (calldata included), steady state (not the chain's first batch)"),
     });
 }
 

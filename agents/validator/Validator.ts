@@ -133,6 +133,12 @@ export class Validator {
         await this.send({ address: c.staking.address, abi: c.staking.abi, functionName: "declareValidator", args: [missing] });
         this.log("declared", { models: missing });
       }
+      // Bonds: keep 20 challenge bonds on hand on a test-token chain.
+      const bonds = (await c.game.read.challengeBond()) * 20n;
+      const bal = await c.token.read.balanceOf([this.me]);
+      if (bal < bonds && this.chain.deployment.token.isTestToken) {
+        await this.send({ address: c.token.address, abi: c.token.abi, functionName: "faucet", args: [this.me, bonds - bal] });
+      }
       active = await c.staking.read.activeStakeOf([this.me]);
       declared = (await c.staking.read.validatorModels([this.me])).map((m) => m.toLowerCase());
       missing = this.modelIds.filter((m) => !declared.includes(m.toLowerCase()));
@@ -354,7 +360,7 @@ export class Validator {
     const allowance = await c.token.read.allowance([this.me, c.game.address]);
     if (allowance >= this.params.bond) return;
     const balance = await c.token.read.balanceOf([this.me]);
-    if (balance < this.params.bond) throw new ValidatorStartError(`challenge bond is ${formatUnits(this.params.bond, 18)} tokens, this account holds ${formatUnits(balance, 18)}`);
+    if (balance < this.params.bond) throw new ValidatorStartError(`challenge bond is ${formatUnits(this.params.bond, 18)} tokens, this account holds ${formatUnits(balance, 18)}: fund ${this.me}`);
     await this.send({ address: c.token.address, abi: c.token.abi, functionName: "approve", args: [c.game.address, this.params.bond * 100n] });
   }
 
