@@ -32,6 +32,9 @@ type CommittedArgs = {
 
 type Built = { rows: LeafRow[]; leaves: Leaf[]; tree: PositionalTree };
 
+/** Commit a batch at the latest this long before a pending ticket leaf would become unpayable. */
+const EXPIRY_MARGIN_SECONDS = 120n;
+
 /** Leaf status in BatchSettlement. */
 export const LEAF_STATUS = { None: 0, Held: 1, Cleared: 2, Paid: 3, Upheld: 4 } as const;
 
@@ -49,7 +52,7 @@ export type BatcherOptions = {
 export class Batcher implements LeafLookup {
   readonly #built = new Map<number, Built>();
   readonly #inFlight = new Set<number>();
-  #params: { challengeWindow: bigint; revealPeriod: bigint } | undefined;
+  #params: { challengeWindow: bigint; revealPeriod: bigint; batchCommitLag: bigint } | undefined;
 
   readonly o: BatcherOptions;
 
@@ -95,7 +98,14 @@ export class Batcher implements LeafLookup {
     this.o.metrics.leavesPending.set(pending.length);
     if (pending.length === 0) return;
     const ageMs = Date.now() - pending[0]!.createdAt;
-    if (!force && pending.length < this.o.maxLeaves && ageMs < this.o.maxAgeSeconds * 1000) return;
+    // A ticket leaf committed after expiry + batchCommitLag is never paid: commit well before that.
+    const p = await this.#settleParams();
+    const minExpiry = pending.reduce(
+      (m, r) => (r.kind === LEAF_TICKET && r.pending.expiry < m ? r.pending.expiry : m),
+      2n ** 64n,
+    );
+    const lagging = minExpiry + p.batchCommitLag <= this.o.chain.now() + EXPIRY_MARGIN_SECONDS;
+    if (!force && !lagging && pending.length < this.o.maxLeaves && ageMs < this.o.maxAgeSeconds * 1000) return;
     const built = buildBatch(pending.map((r) => r.pending));
     const id = this.o.store.createBatch(built.root, built.leaves, built.payout);
     await this.#sendCommit(this.o.store.batches("committing").find((b) => b.id === id)!);
@@ -170,7 +180,11 @@ export class Batcher implements LeafLookup {
   async #settleParams() {
     if (!this.#params) {
       const p = await this.o.chain.c.settlement.read.params();
-      this.#params = { challengeWindow: p.challengeWindow, revealPeriod: p.revealPeriod };
+      this.#params = {
+        challengeWindow: p.challengeWindow,
+        revealPeriod: p.revealPeriod,
+        batchCommitLag: p.batchCommitLag,
+      };
     }
     return this.#params;
   }

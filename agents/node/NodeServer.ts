@@ -160,10 +160,20 @@ export function createNodeApp(o: NodeServerOptions): Hono {
       }
     }
     const chunkObject = kind === "chat" ? "chat.completion.chunk" : "text_completion";
-    const chunk = (text: string, tokenIds: number[], finish: string | null, extra?: Record<string, unknown>) => {
+    const chunk = (
+      text: string,
+      tokenIds: number[],
+      finish: string | null,
+      extra?: Record<string, unknown>,
+      role = false,
+    ) => {
       const choice =
         kind === "chat"
-          ? { index: 0, delta: finish === null ? { content: text } : {}, finish_reason: finish }
+          ? {
+              index: 0,
+              delta: finish === null ? (role ? { role: "assistant", content: "" } : { content: text }) : {},
+              finish_reason: finish,
+            }
           : { index: 0, text, finish_reason: finish, logprobs: null };
       return enc.encode(
         `data: ${JSON.stringify({ id, object: chunkObject, created, model: modelName, choices: [choice], llmarket: { tokenIds, ...extra } })}\n\n`,
@@ -206,7 +216,7 @@ export function createNodeApp(o: NodeServerOptions): Hono {
             setImmediate(flush);
           }
         };
-        if (kind === "chat") pending.push(chunk("", [], null));
+        if (kind === "chat") pending.push(chunk("", [], null, undefined, true));
         o.direct
           .run(admitted, (t) => push(chunk(t.text, [t.token], null)))
           .then((r) => {

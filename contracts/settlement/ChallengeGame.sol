@@ -53,8 +53,26 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
     uint256 public bondsHeld;
     uint256 public totalCredits;
 
-    mapping(bytes32 commitment => ChallengeCommit) internal _commits;
-    mapping(uint256 batchId => mapping(uint32 leafIndex => Challenge)) internal _challenges;
+    /// @dev One storage slot each: the bond is referenced by the version of the bond parameter
+    /// in force at commit (bonds are fixed at commit even if governance changes the parameter).
+    struct StoredCommit {
+        address challenger;
+        uint64 committedAt;
+        uint32 bondVersion;
+    }
+    struct StoredChallenge {
+        address challenger;
+        uint8 kind;
+        ChallengeStatus status;
+        uint48 deadline;
+        uint32 bondVersion;
+    }
+
+    /// @notice Version of `challengeBond`, incremented on every change.
+    uint32 public bondVersion;
+    mapping(uint32 version => uint256 bond) internal _bondAt;
+    mapping(bytes32 commitment => StoredCommit) internal _commits;
+    mapping(uint256 batchId => mapping(uint32 leafIndex => StoredChallenge)) internal _challenges;
     mapping(uint256 batchId => IBatchSettlement.BatchHeader) internal _disputeHeaders;
     mapping(address account => uint256 amount) public creditOf;
 
@@ -95,6 +113,8 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
     function _setParam(bytes32 name, uint256 value) internal {
         if (name == "challengeBond") {
             challengeBond = _checkParameter(name, challengeBond, value, 0, MAX_BOND);
+            uint32 v = ++bondVersion;
+            _bondAt[v] = value;
         } else if (name == "responseWindow") {
             responseWindow = _checkParameter(name, responseWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
         } else if (name == "committeeShareBps") {
@@ -116,10 +136,10 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         // INVARIANT: only staked validators challenge (a challenge costs the node a response).
         if (stake < minimum) revert ChallengeNotStakedValidator(msg.sender, stake, minimum);
         uint256 bond = challengeBond;
-        _commits[commitment] = ChallengeCommit({
+        _commits[commitment] = StoredCommit({
             challenger: msg.sender,
             committedAt: uint64(block.timestamp),
-            bond: uint128(bond)
+            bondVersion: bondVersion
         });
         bondsHeld += bond;
         if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
@@ -138,32 +158,33 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         // INVARIANT: the commitment binds batch, leaf, kind and challenger: a copied commitment or
         // reveal cannot be used by anyone else or for another leaf.
         bytes32 commitment = Encodings.challengeCommitment(batchId, leafIndex, kind, msg.sender, salt);
-        ChallengeCommit memory cc = _commits[commitment];
+        StoredCommit memory cc = _commits[commitment];
         if (cc.challenger == address(0)) revert ChallengeUnknownCommitment(commitment);
         if (msg.sender == header.node) revert ChallengeSelfChallenge(header.node);
         // Checks the header, the phase, the index and that the leaf is not challenged yet.
         settlement.openChallenge(batchId, header, leafIndex, cc.committedAt);
         delete _commits[commitment];
         uint64 deadline = uint64(block.timestamp + responseWindow);
-        _challenges[batchId][leafIndex] = Challenge({
+        _challenges[batchId][leafIndex] = StoredChallenge({
             challenger: msg.sender,
             kind: kind,
             status: ChallengeStatus.Open,
-            deadline: deadline,
-            bond: cc.bond
+            deadline: uint48(deadline),
+            bondVersion: cc.bondVersion
         });
         emit ChallengeRevealed(batchId, leafIndex, msg.sender, kind, deadline);
     }
 
     /// @inheritdoc IChallengeGame
     function reclaimCommitment(bytes32 commitment) external nonReentrant {
-        ChallengeCommit memory cc = _commits[commitment];
+        StoredCommit memory cc = _commits[commitment];
         if (cc.challenger != msg.sender) revert ChallengeUnknownCommitment(commitment);
         uint256 at = uint256(cc.committedAt) + reclaimDelay;
         if (block.timestamp <= at) revert ChallengeCommitmentNotStale(commitment, at);
         delete _commits[commitment];
-        _creditBond(msg.sender, cc.bond);
-        emit CommitmentReclaimed(commitment, msg.sender, cc.bond);
+        uint256 bond = _bondAt[cc.bondVersion];
+        _creditBond(msg.sender, bond);
+        emit CommitmentReclaimed(commitment, msg.sender, bond);
     }
 
     // ------------------------------------------------------------------ response and outcomes
@@ -177,7 +198,7 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         LeafData calldata data
     ) external nonReentrant {
         settlement.checkHeader(batchId, header);
-        Challenge storage c = _challenges[batchId][leaf.index];
+        StoredChallenge storage c = _challenges[batchId][leaf.index];
         if (c.status != ChallengeStatus.Open) revert ChallengeWrongStatus(batchId, leaf.index, c.status);
         if (block.timestamp > c.deadline) revert ChallengeResponseLate(c.deadline, block.timestamp);
         bytes32 leafHash = _verifyLeaf(batchId, header, leaf, proof);
@@ -209,7 +230,7 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         IBatchSettlement.BatchHeader calldata header,
         uint32 leafIndex
     ) external nonReentrant {
-        Challenge storage c = _challenges[batchId][leafIndex];
+        StoredChallenge storage c = _challenges[batchId][leafIndex];
         if (c.status != ChallengeStatus.Open) revert ChallengeWrongStatus(batchId, leafIndex, c.status);
         // INVARIANT: silence is punished only after the whole response window has passed.
         if (block.timestamp <= c.deadline) revert ChallengeResponseNotLate(c.deadline, block.timestamp);
@@ -222,7 +243,7 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         uint32 leafIndex,
         bool guilty
     ) external onlyRole(RESOLVER_ROLE) nonReentrant {
-        Challenge storage c = _challenges[batchId][leafIndex];
+        StoredChallenge storage c = _challenges[batchId][leafIndex];
         if (c.status != ChallengeStatus.Disputed) revert ChallengeWrongStatus(batchId, leafIndex, c.status);
         _close(batchId, _disputeHeaders[batchId], leafIndex, c, !guilty, true, VOID_GUILTY);
     }
@@ -236,7 +257,7 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         uint256 batchId,
         IBatchSettlement.BatchHeader memory header,
         uint32 leafIndex,
-        Challenge storage c,
+        StoredChallenge storage c,
         bool cleared,
         bool disputed,
         uint8 reason
@@ -254,19 +275,19 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
             share,
             reason
         );
-        emit ChallengeClosed(batchId, leafIndex, c.status, bondTo, c.bond, slashed);
+        emit ChallengeClosed(batchId, leafIndex, c.status, bondTo, _bondAt[c.bondVersion], slashed);
     }
 
     /// @dev The bond goes to the node when cleared (less the committee's share after a dispute),
     /// else back to the challenger.
     function _payBond(
-        Challenge storage c,
+        StoredChallenge storage c,
         address node,
         bool cleared,
         bool disputed,
         uint256 share
     ) internal returns (address bondTo) {
-        uint256 bond = c.bond;
+        uint256 bond = _bondAt[c.bondVersion];
         bondTo = cleared ? node : c.challenger;
         uint256 toCommittee = cleared && disputed ? (bond * share) / 10_000 : 0;
         _creditBond(bondTo, bond - toCommittee);
@@ -345,12 +366,19 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
 
     /// @inheritdoc IChallengeGame
     function challengeOf(uint256 batchId, uint32 leafIndex) external view returns (Challenge memory) {
-        return _challenges[batchId][leafIndex];
+        StoredChallenge memory c = _challenges[batchId][leafIndex];
+        return Challenge(c.challenger, c.kind, c.status, c.deadline, uint128(_bondAt[c.bondVersion]));
     }
 
     /// @inheritdoc IChallengeGame
     function commitOf(bytes32 commitment) external view returns (ChallengeCommit memory) {
-        return _commits[commitment];
+        StoredCommit memory c = _commits[commitment];
+        return
+            ChallengeCommit(
+                c.challenger,
+                c.committedAt,
+                uint128(c.challenger == address(0) ? 0 : _bondAt[c.bondVersion])
+            );
     }
 
     /// @inheritdoc IChallengeGame
