@@ -20,7 +20,11 @@ import { SeededRandom } from "../agents/runtime/SeededRandom.ts";
 import { sampleProbability } from "../agents/validator/SamplingPolicy.ts";
 
 const { values } = parseArgs({
-  options: { batches: { type: "string", default: "30" }, leaves: { type: "string", default: "40" }, mc: { type: "string", default: "20000" } },
+  options: {
+    batches: { type: "string", default: "30" },
+    leaves: { type: "string", default: "40" },
+    mc: { type: "string", default: "20000" },
+  },
 });
 const REAL_BATCHES = Number(values.batches);
 const REAL_LEAVES = Number(values.leaves);
@@ -38,6 +42,7 @@ function monteCarlo(f: number, p: number, d: number, n: number, k: number, runs:
   let caught = 0;
   for (let r = 0; r < runs; r++) {
     let hit = false;
+    // Each leaf is cheated (f), sampled (p) and, when both, detected (d): independent draws.
     for (let leaf = 0; leaf < n * k && !hit; leaf++) {
       if (rng.nextFloat() < f && rng.nextFloat() < p && rng.nextFloat() < d) hit = true;
     }
@@ -52,8 +57,17 @@ for (const d of D)
   for (const f of F)
     for (const p of P)
       for (const k of K) {
-        const mcRuns = k * N > 2_000 ? Math.max(2_000, Math.floor(MC_RUNS / 5)) : MC_RUNS;
-        table.push({ f, p, d, n: N, k, closedForm: +closed(f, p, d, N, k).toFixed(4), monteCarlo: +monteCarlo(f, p, d, N, k, mcRuns, rng).toFixed(4), runs: mcRuns });
+        const mcRuns = Math.max(500, Math.min(MC_RUNS, Math.floor(4_000_000 / (k * N))));
+        table.push({
+          f,
+          p,
+          d,
+          n: N,
+          k,
+          closedForm: +closed(f, p, d, N, k).toFixed(4),
+          monteCarlo: +monteCarlo(f, p, d, N, k, mcRuns, rng).toFixed(4),
+          runs: mcRuns,
+        });
       }
 
 // Batches to 99% detection.
@@ -75,11 +89,22 @@ for (const p of P)
       const leafValue = 0.032; // 32 tokens at 0.001 token each (demo prices)
       const V = leafValue * n;
       const needSlashOneLeaf = leafValue / (p * d);
-      stake.push({ p, d, leavesPerBatch: n, payout: +V.toFixed(3), slashNeededOneCheatedLeaf: +needSlashOneLeaf.toFixed(3), slashFactorNeeded: +(needSlashOneLeaf / V).toFixed(3), minSlash10Suffices: 10 >= needSlashOneLeaf });
+      stake.push({
+        p,
+        d,
+        leavesPerBatch: n,
+        payout: +V.toFixed(3),
+        slashNeededOneCheatedLeaf: +needSlashOneLeaf.toFixed(3),
+        slashFactorNeeded: +(needSlashOneLeaf / V).toFixed(3),
+        minSlash10Suffices: 10 >= needSlashOneLeaf,
+      });
     }
 
 // Sampling policy as deployed (defaults): p by leaves seen.
-const policy = [0, 50, 200, 400, 1000, 5000].map((h) => ({ leavesSeen: h, p: +sampleProbability({ base: 0.05, floor: 0.02, boost: 0.5, halfLife: 200 }, h).toFixed(4) }));
+const policy = [0, 50, 200, 400, 1000, 5000].map((h) => ({
+  leavesSeen: h,
+  p: +sampleProbability({ base: 0.05, floor: 0.02, boost: 0.5, halfLife: 200 }, h).toFixed(4),
+}));
 
 // ------------------------------------------------------------------ real run
 const dir = mkdtempSync(join(tmpdir(), "llmarket-bench-validator-"));
@@ -106,7 +131,9 @@ for (let bIdx = 0; bIdx < REAL_BATCHES; bIdx++) {
     const input = { prompt: `Batch ${bIdx} leaf ${l}: the validator`, maxTokens: 32, stop: [] as string[], seed: 0n };
     const honest = (await rt.generate(profile, input)).tokens;
     // Cheating: substitute 1 token in 8 (a node skipping part of the work or swapping outputs).
-    const tokens = bad ? honest.map((t, i) => (i % 8 === 3 ? 3 + ((t - 3 + 1 + Math.floor(r2.nextFloat() * 254)) % 256) : t)) : honest;
+    const tokens = bad
+      ? honest.map((t, i) => (i % 8 === 3 ? 3 + ((t - 3 + 1 + Math.floor(r2.nextFloat() * 254)) % 256) : t))
+      : honest;
     const exact = await verifier.verify(input, tokens, profile);
     const rescore = await verifier.verify(input, tokens, profile, { mode: "rescore" });
     if (bad) {
@@ -146,11 +173,11 @@ const out = {
   generatedBy: "node bench/validator.ts",
   model: { formula: "P(caught within k batches) = 1 - (1 - f·p·d)^(n·k)", n: N },
   table,
-  batchesTo99,
+  batchesTo99: to99,
   policy,
   stake,
   real,
   endToEnd: e2e,
 };
 writeFileSync(new URL("./validator.json", import.meta.url).pathname, JSON.stringify(out, null, 2) + "\n");
-console.log(JSON.stringify({ real, batchesTo99: batchesTo99.filter((x) => x.d === 1) }, null, 2));
+console.log(JSON.stringify({ real, batchesTo99: to99.filter((x) => x.d === 1) }, null, 2));

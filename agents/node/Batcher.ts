@@ -94,18 +94,17 @@ export class Batcher implements LeafLookup {
 
   /** Commits a batch when the policy says so (or `force` with any pending leaf). */
   async maybeCommit(force = false): Promise<void> {
-    const pending = this.o.store.unbatchedLeaves(this.o.maxLeaves);
-    this.o.metrics.leavesPending.set(pending.length);
-    if (pending.length === 0) return;
-    const ageMs = Date.now() - pending[0]!.createdAt;
+    const info = this.o.store.pendingInfo();
+    this.o.metrics.leavesPending.set(info.count);
+    if (info.count === 0) return;
+    const ageMs = Date.now() - info.oldestAt;
     // A ticket leaf committed after expiry + batchCommitLag is never paid: commit well before that.
     const p = await this.#settleParams();
-    const minExpiry = pending.reduce(
-      (m, r) => (r.kind === LEAF_TICKET && r.pending.expiry < m ? r.pending.expiry : m),
-      2n ** 64n,
-    );
-    const lagging = minExpiry + p.batchCommitLag <= this.o.chain.now() + EXPIRY_MARGIN_SECONDS;
-    if (!force && !lagging && pending.length < this.o.maxLeaves && ageMs < this.o.maxAgeSeconds * 1000) return;
+    const lagging =
+      info.minTicketExpiry !== null &&
+      info.minTicketExpiry + p.batchCommitLag <= this.o.chain.now() + EXPIRY_MARGIN_SECONDS;
+    if (!force && !lagging && info.count < this.o.maxLeaves && ageMs < this.o.maxAgeSeconds * 1000) return;
+    const pending = this.o.store.unbatchedLeaves(this.o.maxLeaves);
     const built = buildBatch(pending.map((r) => r.pending));
     const id = this.o.store.createBatch(built.root, built.leaves, built.payout);
     await this.#sendCommit(this.o.store.batches("committing").find((b) => b.id === id)!);

@@ -5,13 +5,14 @@
  * leaf (committed before the receipt is sent) and signs the receipt. Also accepts vouchers.
  */
 import { z } from "zod";
-import { recoverAddress, type Address, type Hex, type PublicClient } from "viem";
+import type { Address, Hex, PublicClient } from "viem";
 import { renderChat, type ChatMessage } from "../lib/chatTemplate.ts";
 import {
   LEAF_TICKET,
   inputHash as hashInput,
   outputHash as hashOutput,
   receiptDigest,
+  voucherDigest,
   type InferenceInput,
   type Ticket,
   type Voucher,
@@ -37,6 +38,7 @@ import type { NodeMetrics } from "./NodeMetrics.ts";
 import type { ServedModel } from "./ServedModels.ts";
 import type { FaultInjector } from "./FaultInjector.ts";
 import { NodeHttpError } from "./NodeHttpError.ts";
+import { SignerCache } from "./recoverSigner.ts";
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be 32 bytes of 0x hex");
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address");
@@ -136,6 +138,7 @@ export type DirectServiceOptions = {
 
 export class DirectService {
   readonly cache = new ResultCache<Cached>({ maxEntries: 512, ttlMs: 10 * 60_000 });
+  readonly #signers = new SignerCache();
 
   readonly o: DirectServiceOptions;
 
@@ -214,9 +217,7 @@ export class DirectService {
     const d = this.o.chain.escrowDomain;
     // The ticket id is the EIP-712 digest the requester signed: recover from it directly.
     const id = computeTicketId(ticket, d);
-    let valid = await recoverAddress({ hash: id, signature })
-      .then((a) => a.toLowerCase() === ticket.requester.toLowerCase())
-      .catch(() => false);
+    let valid = this.#signers.verify(ticket.requester, id, signature);
     if (!valid) {
       // A contract wallet (ERC-1271) signs differently: ask the chain, only when the key did not match.
       const code = await this.o.chain.publicClient.getCode({ address: ticket.requester }).catch(() => undefined);
@@ -418,7 +419,12 @@ export class DirectService {
     if (voucher.cumulativeAmount >= 2n ** 256n || voucher.throughSequence >= 2n ** 64n) {
       throw new NodeHttpError(400, "invalid_request", "Voucher amount or sequence out of range.");
     }
-    let valid = await verifyVoucher(voucher, signature, this.o.chain.escrowDomain);
+    const ed = this.o.chain.escrowDomain;
+    let valid = this.#signers.verify(
+      voucher.requester,
+      voucherDigest(voucher, ed.chainId, ed.verifyingContract),
+      signature,
+    );
     if (!valid) {
       const code = await this.o.chain.publicClient.getCode({ address: voucher.requester }).catch(() => undefined);
       if (code && code !== "0x")

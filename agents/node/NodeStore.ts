@@ -99,7 +99,7 @@ CREATE INDEX IF NOT EXISTS tickets_open ON tickets (requester, settled);
 CREATE TABLE IF NOT EXISTS leaves (
   id INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, ref TEXT NOT NULL UNIQUE,
   requester TEXT NOT NULL, pending TEXT NOT NULL, data TEXT NOT NULL, ticket_id TEXT,
-  batch INTEGER, leaf_index INTEGER, created_at INTEGER NOT NULL);
+  batch INTEGER, leaf_index INTEGER, created_at INTEGER NOT NULL, expiry INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS leaves_batch ON leaves (batch);
 CREATE TABLE IF NOT EXISTS batches (
   id INTEGER PRIMARY KEY AUTOINCREMENT, chain_batch_id TEXT UNIQUE, root TEXT NOT NULL,
@@ -229,9 +229,18 @@ export class NodeStore {
   #insertLeaf(leaf: PendingLeaf, data: LeafData, ticketId: Hex | null): void {
     this.db
       .prepare(
-        "INSERT INTO leaves (kind, ref, requester, pending, data, ticket_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO leaves (kind, ref, requester, pending, data, ticket_id, created_at, expiry) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       )
-      .run(leaf.kind, leaf.ref, leaf.requester.toLowerCase(), toJson(leaf), toJson(data), ticketId, Date.now());
+      .run(
+        leaf.kind,
+        leaf.ref,
+        leaf.requester.toLowerCase(),
+        toJson(leaf),
+        toJson(data),
+        ticketId,
+        Date.now(),
+        leaf.expiry > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(leaf.expiry),
+      );
   }
 
   addAuctionLeaf(jobId: bigint, leaf: PendingLeaf, data: LeafData): void {
@@ -240,6 +249,20 @@ export class NodeStore {
       if (!exists) this.#insertLeaf(leaf, data, null);
       this.db.prepare("UPDATE jobs SET status = 'done' WHERE job_id = ?").run(String(jobId));
     });
+  }
+
+  /** Count, oldest creation time and earliest ticket expiry of the leaves waiting for a batch. */
+  pendingInfo(): { count: number; oldestAt: number; minTicketExpiry: bigint | null } {
+    const r = this.db
+      .prepare(
+        "SELECT COUNT(*) AS n, MIN(created_at) AS oldest, MIN(CASE WHEN kind = 0 THEN expiry END) AS exp FROM leaves WHERE batch IS NULL",
+      )
+      .get() as Row;
+    return {
+      count: Number(r.n),
+      oldestAt: Number(r.oldest ?? 0),
+      minTicketExpiry: r.exp === null || r.exp === undefined ? null : BigInt(r.exp as number | bigint),
+    };
   }
 
   unbatchedLeaves(limit: number): LeafRow[] {

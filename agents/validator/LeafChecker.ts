@@ -34,12 +34,23 @@ export type CheckResult = {
 export type CheckOptions = { retries: number; retryDelayMs: number; rescoreThreads: number };
 
 /** Integrity of served data against the committed root and the leaf's own hashes; null when sound. */
-export function integrityProblem(header: BatchHeader, index: number, leaf: Leaf, proof: readonly Hex[], data: LeafData): string | null {
+export function integrityProblem(
+  header: BatchHeader,
+  index: number,
+  leaf: Leaf,
+  proof: readonly Hex[],
+  data: LeafData,
+): string | null {
   return membershipProblem(header, index, leaf, proof) ?? dataProblem(leaf, data);
 }
 
 /** Whether `leaf` is leaf `index` of the committed batch; null when it is. */
-export function membershipProblem(header: BatchHeader, index: number, leaf: Leaf, proof: readonly Hex[]): string | null {
+export function membershipProblem(
+  header: BatchHeader,
+  index: number,
+  leaf: Leaf,
+  proof: readonly Hex[],
+): string | null {
   if (leaf.index !== index) return `served leaf has index ${leaf.index}, asked for ${index}`;
   let root: Hex;
   try {
@@ -47,7 +58,8 @@ export function membershipProblem(header: BatchHeader, index: number, leaf: Leaf
   } catch (e) {
     return `proof is malformed: ${(e as Error).message}`;
   }
-  if (root.toLowerCase() !== header.root.toLowerCase()) return `leaf and proof give root ${root}, the batch committed ${header.root}`;
+  if (root.toLowerCase() !== header.root.toLowerCase())
+    return `leaf and proof give root ${root}, the batch committed ${header.root}`;
   return null;
 }
 
@@ -57,7 +69,8 @@ export function dataProblem(leaf: Leaf, data: LeafData): string | null {
   if (iHash !== leaf.input) return `served input hashes to ${iHash}, the leaf committed ${leaf.input}`;
   const oHash = outputHash(leaf.profile, data.tokens);
   if (oHash !== leaf.output) return `served tokens hash to ${oHash}, the leaf committed ${leaf.output}`;
-  if (data.tokens.length !== leaf.tokens) return `served ${data.tokens.length} tokens, the leaf committed ${leaf.tokens}`;
+  if (data.tokens.length !== leaf.tokens)
+    return `served ${data.tokens.length} tokens, the leaf committed ${leaf.tokens}`;
   return null;
 }
 
@@ -72,7 +85,11 @@ export class LeafChecker {
     this.o = o;
   }
 
-  async fetch(client: NodeClient, batchId: bigint, index: number): Promise<{ ok: true; leaf: Leaf; proof: Hex[]; data: LeafData } | { ok: false; reason: string }> {
+  async fetch(
+    client: NodeClient,
+    batchId: bigint,
+    index: number,
+  ): Promise<{ ok: true; leaf: Leaf; proof: Hex[]; data: LeafData } | { ok: false; reason: string }> {
     let last = "";
     for (let attempt = 0; attempt <= this.o.retries; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, this.o.retryDelayMs));
@@ -98,7 +115,8 @@ export class LeafChecker {
   /** Re-executes a leaf whose data is already known to match it. */
   async judge(leaf: Leaf, data: LeafData, client: NodeClient | null): Promise<CheckResult> {
     const profile = await this.profiles.resolve(leaf.profile, client);
-    if (!profile) return { outcome: "cannot-verify", mode: "cannot-verify", reason: `profile ${leaf.profile} is unknown here` };
+    if (!profile)
+      return { outcome: "cannot-verify", mode: "cannot-verify", reason: `profile ${leaf.profile} is unknown here` };
     const input: InferenceInput = { prompt: data.prompt, maxTokens: data.maxTokens, stop: data.stop, seed: data.seed };
     const v = await this.verifier.verify(input, data.tokens, profile, { rescoreThreads: this.o.rescoreThreads });
     if (v.mode === "cannot-verify") return { outcome: "cannot-verify", mode: v.mode, reason: v.reason };

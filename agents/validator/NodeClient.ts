@@ -11,7 +11,11 @@ import { LLMarketError } from "../lib/errors.ts";
 /** The node did not answer, answered with an error, or answered something malformed. */
 export class NodeFetchError extends LLMarketError {
   readonly status: number | null;
-  constructor(message: string, status: number | null, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    status: number | null,
+    options: { details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
     super(message, options);
     this.status = status;
   }
@@ -19,8 +23,13 @@ export class NodeFetchError extends LLMarketError {
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/) as unknown as z.ZodType<Hex>;
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/) as unknown as z.ZodType<Address>;
-const big = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative(), z.bigint()]).transform((v) => BigInt(v));
-const u32 = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(Number).pipe(z.number().int().min(0).max(0xffffffff));
+const big = z
+  .union([z.string().regex(/^\d+$/), z.number().int().nonnegative(), z.bigint()])
+  .transform((v) => BigInt(v));
+const u32 = z
+  .union([z.number().int(), z.string().regex(/^\d+$/)])
+  .transform(Number)
+  .pipe(z.number().int().min(0).max(0xffffffff));
 
 const leafSchema = z.object({
   index: u32,
@@ -93,7 +102,11 @@ export const profileSchema = z.object({
 }) as unknown as z.ZodType<Profile>;
 
 const modelsSchema = z.object({
-  data: z.array(z.object({ llmarket: z.object({ profile: z.unknown(), profileHash: hex32.optional() }).passthrough().optional() }).passthrough()),
+  data: z.array(
+    z
+      .object({ llmarket: z.object({ profile: z.unknown(), profileHash: hex32.optional() }).passthrough().optional() })
+      .passthrough(),
+  ),
 });
 
 export class NodeClient {
@@ -125,9 +138,13 @@ export class NodeClient {
     const raw = await this.getJson(`/v1/leaves/${batchId}/${index}`);
     const r = leafResponseSchema.safeParse(raw);
     if (!r.success) {
-      throw new NodeFetchError(`node ${this.endpoint} served a malformed leaf ${batchId}/${index}: ${r.error.issues[0]?.message}`, 200, {
-        details: { issues: r.error.issues.slice(0, 5) },
-      });
+      throw new NodeFetchError(
+        `node ${this.endpoint} served a malformed leaf ${batchId}/${index}: ${r.error.issues[0]?.message}`,
+        200,
+        {
+          details: { issues: r.error.issues.slice(0, 5) },
+        },
+      );
     }
     return r.data as LeafResponse;
   }

@@ -8,7 +8,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { decodeFunctionData, formatUnits, parseUnits, toHex, type Abi, type Address, type Hex } from "viem";
-import { challengeCommitment, leafHash, voteCommitment, CHALLENGE_DATA, CHALLENGE_WRONG_OUTPUT, type Leaf, type Receipt } from "../lib/encodings.ts";
+import {
+  challengeCommitment,
+  leafHash,
+  voteCommitment,
+  CHALLENGE_DATA,
+  CHALLENGE_WRONG_OUTPUT,
+  type Leaf,
+  type Receipt,
+} from "../lib/encodings.ts";
 import { challengeGameAbi } from "../lib/generated/abis.ts";
 import type { BatchHeader } from "../lib/batch.ts";
 import { LLMarketError } from "../lib/errors.ts";
@@ -37,7 +45,11 @@ export type LogFn = (event: string, fields?: Record<string, unknown>) => void;
 
 export function jsonLogger(write: (line: string) => void = (l) => process.stdout.write(l + "\n")): LogFn {
   return (event, fields = {}) =>
-    write(JSON.stringify({ t: new Date().toISOString(), event, ...fields }, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+    write(
+      JSON.stringify({ t: new Date().toISOString(), event, ...fields }, (_k, v: unknown) =>
+        typeof v === "bigint" ? v.toString() : v,
+      ),
+    );
 }
 
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
@@ -54,7 +66,13 @@ export class Validator {
   readonly log: LogFn;
   readonly me: Address;
   readonly modelIds: Hex[] = [];
-  params!: { challengeWindow: bigint; revealPeriod: bigint; responseWindow: bigint; reclaimDelay: bigint; bond: bigint };
+  params!: {
+    challengeWindow: bigint;
+    revealPeriod: bigint;
+    responseWindow: bigint;
+    reclaimDelay: bigint;
+    bond: bigint;
+  };
   port = 0;
   #ownsRuntime: boolean;
   #server: ServerType | null = null;
@@ -64,8 +82,15 @@ export class Validator {
   #checking = false;
   #lastWithdraw = 0;
   #endpoints = new Map<string, { endpoint: string; at: number }>();
+  #inFlight = new Set<string>();
 
-  private constructor(config: ValidatorConfig, chain: ValidatorChain, runtime: Runtime, ownsRuntime: boolean, log: LogFn) {
+  private constructor(
+    config: ValidatorConfig,
+    chain: ValidatorChain,
+    runtime: Runtime,
+    ownsRuntime: boolean,
+    log: LogFn,
+  ) {
     this.config = config;
     this.chain = chain;
     this.runtime = runtime;
@@ -99,7 +124,13 @@ export class Validator {
         chain.c.game.read.responseWindow(),
         chain.c.game.read.reclaimDelay(),
       ]);
-      v.params = { challengeWindow: sp.challengeWindow, revealPeriod: sp.revealPeriod, responseWindow, reclaimDelay, bond };
+      v.params = {
+        challengeWindow: sp.challengeWindow,
+        revealPeriod: sp.revealPeriod,
+        responseWindow,
+        reclaimDelay,
+        bond,
+      };
       await v.checkRegistration();
     } catch (e) {
       v.store.close();
@@ -122,22 +153,45 @@ export class Validator {
         const need = want - active;
         const balance = await c.token.read.balanceOf([this.me]);
         if (balance < need) {
-          if (!this.chain.deployment.token.isTestToken) throw new ValidatorStartError(`--declare needs ${formatUnits(need, 18)} tokens to stake; this account holds ${formatUnits(balance, 18)}.`);
-          await this.send({ address: c.token.address, abi: c.token.abi, functionName: "faucet", args: [this.me, need - balance] });
+          if (!this.chain.deployment.token.isTestToken)
+            throw new ValidatorStartError(
+              `--declare needs ${formatUnits(need, 18)} tokens to stake; this account holds ${formatUnits(balance, 18)}.`,
+            );
+          await this.send({
+            address: c.token.address,
+            abi: c.token.abi,
+            functionName: "faucet",
+            args: [this.me, need - balance],
+          });
         }
-        await this.send({ address: c.token.address, abi: c.token.abi, functionName: "approve", args: [c.staking.address, need] });
+        await this.send({
+          address: c.token.address,
+          abi: c.token.abi,
+          functionName: "approve",
+          args: [c.staking.address, need],
+        });
         await this.send({ address: c.staking.address, abi: c.staking.abi, functionName: "stake", args: [need] });
         this.log("staked", { amount: formatUnits(need, 18) });
       }
       if (missing.length > 0) {
-        await this.send({ address: c.staking.address, abi: c.staking.abi, functionName: "declareValidator", args: [missing] });
+        await this.send({
+          address: c.staking.address,
+          abi: c.staking.abi,
+          functionName: "declareValidator",
+          args: [missing],
+        });
         this.log("declared", { models: missing });
       }
       // Bonds: keep 20 challenge bonds on hand on a test-token chain.
       const bonds = (await c.game.read.challengeBond()) * 20n;
       const bal = await c.token.read.balanceOf([this.me]);
       if (bal < bonds && this.chain.deployment.token.isTestToken) {
-        await this.send({ address: c.token.address, abi: c.token.abi, functionName: "faucet", args: [this.me, bonds - bal] });
+        await this.send({
+          address: c.token.address,
+          abi: c.token.abi,
+          functionName: "faucet",
+          args: [this.me, bonds - bal],
+        });
       }
       active = await c.staking.read.activeStakeOf([this.me]);
       declared = (await c.staking.read.validatorModels([this.me])).map((m) => m.toLowerCase());
@@ -145,11 +199,24 @@ export class Validator {
     }
     this.metrics.stake.set(Number(formatUnits(active, 18)));
     const problems: string[] = [];
-    if (active < min) problems.push(`active stake is ${formatUnits(active, 18)} tokens, the minimum for a validator is ${formatUnits(min, 18)} (stake more, or pass --declare on a dev chain)`);
+    if (active < min)
+      problems.push(
+        `active stake is ${formatUnits(active, 18)} tokens, the minimum for a validator is ${formatUnits(min, 18)} (stake more, or pass --declare on a dev chain)`,
+      );
     if (this.modelIds.length === 0) problems.push("no model to verify: pass --model PATH.gguf (repeatable)");
-    if (problems.length > 0) throw new ValidatorStartError(`Validator ${this.me} cannot start: ${problems.join("; ")}.`);
-    if (missing.length > 0) this.log("warning", { message: `models not declared on Staking (no committee seats for them; pass --declare): ${missing.join(", ")}` });
-    this.log("ready-check", { validator: this.me, activeStake: formatUnits(active, 18), minStake: formatUnits(min, 18), models: this.modelIds, committee: this.chain.committee?.address ?? null });
+    if (problems.length > 0)
+      throw new ValidatorStartError(`Validator ${this.me} cannot start: ${problems.join("; ")}.`);
+    if (missing.length > 0)
+      this.log("warning", {
+        message: `models not declared on Staking (no committee seats for them; pass --declare): ${missing.join(", ")}`,
+      });
+    this.log("ready-check", {
+      validator: this.me,
+      activeStake: formatUnits(active, 18),
+      minStake: formatUnits(min, 18),
+      models: this.modelIds,
+      committee: this.chain.committee?.address ?? null,
+    });
   }
 
   async start(): Promise<void> {
@@ -158,12 +225,25 @@ export class Validator {
       health: async () => {
         try {
           const b = await this.chain.latest();
-          return { ok: true, body: { status: "ok", validator: this.me, chainId: this.chain.chainId, block: b.number.toString(), lastScanned: this.store.getMeta("block") ?? null, pendingChallenges: this.store.activeChallenges().length } };
+          return {
+            ok: true,
+            body: {
+              status: "ok",
+              validator: this.me,
+              chainId: this.chain.chainId,
+              block: b.number.toString(),
+              lastScanned: this.store.getMeta("block") ?? null,
+              pendingChallenges: this.store.activeChallenges().length,
+            },
+          };
         } catch (e) {
           return { ok: false, body: { status: "chain-unreachable", error: String(e) } };
         }
       },
-      metrics: async () => ({ contentType: this.metrics.registry.contentType, text: await this.metrics.registry.metrics() }),
+      metrics: async () => ({
+        contentType: this.metrics.registry.contentType,
+        text: await this.metrics.registry.metrics(),
+      }),
       submitReceipt: (r) => this.submitReceipt(r),
     });
     this.#server = s.server;
@@ -202,8 +282,10 @@ export class Validator {
     this.#ticking = true;
     try {
       await this.scanEvents();
-      for (const ch of this.store.activeChallenges()) await this.#guard(`challenge ${ch.batchId}/${ch.leafIndex}`, () => this.advanceChallenge(ch));
-      for (const v of this.store.activeVotes()) await this.#guard(`vote ${v.disputeId}/${v.round}`, () => this.advanceVote(v));
+      for (const ch of this.store.activeChallenges())
+        await this.#guard(`challenge ${ch.batchId}/${ch.leafIndex}`, () => this.advanceChallenge(ch));
+      for (const v of this.store.activeVotes())
+        await this.#guard(`vote ${v.disputeId}/${v.round}`, () => this.advanceVote(v));
       if (Date.now() - this.#lastWithdraw > this.config.withdrawEverySeconds * 1000) {
         this.#lastWithdraw = Date.now();
         await this.#guard("withdraw", () => this.withdrawCredits());
@@ -237,7 +319,14 @@ export class Validator {
     const batches = await c.c.settlement.getEvents.BatchCommitted({}, { fromBlock: from, toBlock: to });
     for (const ev of batches) {
       const a = ev.args;
-      const header: BatchHeader = { node: a.node!, leafCount: a.leafCount!, committedAt: a.committedAt!, payout: a.payout!, lock: a.lock!, root: a.root! };
+      const header: BatchHeader = {
+        node: a.node!,
+        leafCount: a.leafCount!,
+        committedAt: a.committedAt!,
+        payout: a.payout!,
+        lock: a.lock!,
+        root: a.root!,
+      };
       this.onBatch(a.batchId!, header, ev.blockNumber);
     }
     if (c.committee) {
@@ -256,7 +345,13 @@ export class Validator {
         const mine = ev.args.catcher !== undefined && same(ev.args.catcher, this.me);
         const checked = this.store.challengeOfLeaf(ev.args.batchId!, ev.args.leafIndex!) !== undefined;
         this.metrics.canaries.inc({ caught: mine ? "yes" : "no" });
-        this.log("canary", { batchId: ev.args.batchId, leafIndex: ev.args.leafIndex, caughtByUs: mine, catcher: ev.args.catcher, weChallenged: checked });
+        this.log("canary", {
+          batchId: ev.args.batchId,
+          leafIndex: ev.args.leafIndex,
+          caughtByUs: mine,
+          catcher: ev.args.catcher,
+          weChallenged: checked,
+        });
       }
     }
     this.store.setMeta("block", to.toString());
@@ -266,7 +361,12 @@ export class Validator {
   /** Records a batch and draws its sample, once (idempotent across restarts). */
   onBatch(batchId: bigint, header: BatchHeader, block: bigint): void {
     if (same(header.node, this.me)) return;
-    const params: SamplingParams = { base: this.config.sampleP, floor: this.config.sampleFloor, boost: this.config.newNodeBoost, halfLife: this.config.historyHalfLife };
+    const params: SamplingParams = {
+      base: this.config.sampleP,
+      floor: this.config.sampleFloor,
+      boost: this.config.newNodeBoost,
+      halfLife: this.config.historyHalfLife,
+    };
     this.store.db.exec("BEGIN IMMEDIATE");
     try {
       if (!this.store.addBatch(batchId, header, block)) {
@@ -281,7 +381,13 @@ export class Validator {
       this.store.db.exec("COMMIT");
       this.metrics.batchesSeen.inc();
       this.metrics.leavesSampled.inc(picks.length);
-      this.log("batch", { batchId, node: header.node, leafCount: header.leafCount, p: Number(p.toFixed(4)), sampled: picks });
+      this.log("batch", {
+        batchId,
+        node: header.node,
+        leafCount: header.leafCount,
+        p: Number(p.toFixed(4)),
+        sampled: picks,
+      });
     } catch (e) {
       this.store.db.exec("ROLLBACK");
       throw e;
@@ -317,7 +423,17 @@ export class Validator {
     if (!header) return null;
     const windowEnd = header.committedAt + this.params.challengeWindow;
     if ((await this.chain.now()) > windowEnd) {
-      this.store.finishSample(batchId, leafIndex, "window-closed", null, "the challenge window closed before the check");
+      this.store.finishSample(
+        batchId,
+        leafIndex,
+        "window-closed",
+        null,
+        "the challenge window closed before the check",
+      );
+      return null;
+    }
+    if ((await this.chain.c.settlement.read.stateOf([batchId])).voided) {
+      this.store.finishSample(batchId, leafIndex, "voided", null, "the batch was voided before the check");
       return null;
     }
     const existing = await this.chain.c.game.read.challengeOf([batchId, leafIndex]);
@@ -334,15 +450,29 @@ export class Validator {
     const failed = r.outcome === "wrong-output" || r.outcome === "unavailable" || r.outcome === "bad-data";
     this.store.bumpHistory(header.node, { checked: 1, failures: failed ? 1 : 0 });
     this.log("checked", { batchId, leafIndex, node: header.node, outcome: r.outcome, mode: r.mode, reason: r.reason });
-    if (r.outcome === "cannot-verify") this.log("cannot-verify", { batchId, leafIndex, reason: r.reason, action: "not challenged" });
-    if (failed) await this.openChallenge(batchId, header, leafIndex, r.outcome === "wrong-output" ? CHALLENGE_WRONG_OUTPUT : CHALLENGE_DATA, r.reason);
+    if (r.outcome === "cannot-verify")
+      this.log("cannot-verify", { batchId, leafIndex, reason: r.reason, action: "not challenged" });
+    if (failed)
+      await this.openChallenge(
+        batchId,
+        header,
+        leafIndex,
+        r.outcome === "wrong-output" ? CHALLENGE_WRONG_OUTPUT : CHALLENGE_DATA,
+        r.reason,
+      );
     return r;
   }
 
   // ------------------------------------------------------------------ challenges
 
   /** Stores the salt (durably) before anything is sent, then commits. */
-  async openChallenge(batchId: bigint, header: BatchHeader, leafIndex: number, kind: number, reason: string): Promise<ChallengeRow> {
+  async openChallenge(
+    batchId: bigint,
+    header: BatchHeader,
+    leafIndex: number,
+    kind: number,
+    reason: string,
+  ): Promise<ChallengeRow> {
     const prior = this.store.challengeOfLeaf(batchId, leafIndex);
     if (prior) return prior;
     const salt = salt32();
@@ -360,15 +490,29 @@ export class Validator {
     const allowance = await c.token.read.allowance([this.me, c.game.address]);
     if (allowance >= this.params.bond) return;
     const balance = await c.token.read.balanceOf([this.me]);
-    if (balance < this.params.bond) throw new ValidatorStartError(`challenge bond is ${formatUnits(this.params.bond, 18)} tokens, this account holds ${formatUnits(balance, 18)}: fund ${this.me}`);
-    await this.send({ address: c.token.address, abi: c.token.abi, functionName: "approve", args: [c.game.address, this.params.bond * 100n] });
+    if (balance < this.params.bond)
+      throw new ValidatorStartError(
+        `challenge bond is ${formatUnits(this.params.bond, 18)} tokens, this account holds ${formatUnits(balance, 18)}: fund ${this.me}`,
+      );
+    await this.send({
+      address: c.token.address,
+      abi: c.token.abi,
+      functionName: "approve",
+      args: [c.game.address, this.params.bond * 100n],
+    });
   }
 
   #set(ch: ChallengeRow, patch: Parameters<ValidatorStore["updateChallenge"]>[1]): void {
     this.store.updateChallenge(ch.commitment, patch);
     if (patch.state && patch.state !== ch.state) {
       this.metrics.challenges.inc({ kind: String(ch.kind), state: patch.state });
-      this.log("challenge-state", { batchId: ch.batchId, leafIndex: ch.leafIndex, from: ch.state, to: patch.state, ...(patch.reason ? { reason: patch.reason } : {}) });
+      this.log("challenge-state", {
+        batchId: ch.batchId,
+        leafIndex: ch.leafIndex,
+        from: ch.state,
+        to: patch.state,
+        ...(patch.reason ? { reason: patch.reason } : {}),
+      });
       ch.state = patch.state;
     }
     if (patch.committedAt !== undefined) ch.committedAt = patch.committedAt;
@@ -377,6 +521,17 @@ export class Validator {
 
   /** Moves one challenge along: commit, reveal, slashSilent, follow the dispute, reclaim. */
   async advanceChallenge(ch: ChallengeRow): Promise<void> {
+    // One advance per challenge at a time (the check worker and the tick may both get here).
+    if (this.#inFlight.has(ch.commitment)) return;
+    this.#inFlight.add(ch.commitment);
+    try {
+      await this.#advanceChallenge(ch);
+    } finally {
+      this.#inFlight.delete(ch.commitment);
+    }
+  }
+
+  async #advanceChallenge(ch: ChallengeRow): Promise<void> {
     const c = this.chain.c;
     const header = this.store.batch(ch.batchId);
     if (!header) return;
@@ -396,18 +551,29 @@ export class Validator {
           }
           const cc = await c.game.read.commitOf([ch.commitment]);
           const committed = same(cc.challenger, this.me);
+          const voided = (await c.settlement.read.stateOf([ch.batchId])).voided;
           if (ch.state === "new") {
             if (committed) {
               this.#set(ch, { state: "committed", committedAt: cc.committedAt });
               break;
             }
-            if (now > windowEnd) {
-              this.#set(ch, { state: "expired", reason: "the challenge window closed before the commit" });
+            if (now > windowEnd || voided) {
+              this.#set(ch, {
+                state: "expired",
+                reason: voided
+                  ? "the batch was voided (slashed) already"
+                  : "the challenge window closed before the commit",
+              });
               break;
             }
             await this.#ensureAllowance();
             try {
-              await this.send({ address: c.game.address, abi: c.game.abi as Abi, functionName: "commitChallenge", args: [ch.commitment] });
+              await this.send({
+                address: c.game.address,
+                abi: c.game.abi as Abi,
+                functionName: "commitChallenge",
+                args: [ch.commitment],
+              });
             } catch (e) {
               if (!(e instanceof ChainTxError && e.errorName === "ChallengeCommitmentExists")) throw e;
             }
@@ -424,8 +590,11 @@ export class Validator {
             this.#set(ch, { state: "unrevealed", reason: `leaf already challenged by ${onChain.challenger}` });
             break;
           }
-          if (now > revealEnd) {
-            this.#set(ch, { state: "unrevealed", reason: "the reveal period ended" });
+          if (now > revealEnd || voided) {
+            this.#set(ch, {
+              state: "unrevealed",
+              reason: voided ? "the batch was voided (slashed) already" : "the reveal period ended",
+            });
             break;
           }
           if (now < (ch.committedAt ?? 0n) + BigInt(this.config.revealDelaySeconds)) return;
@@ -441,9 +610,15 @@ export class Validator {
         case "revealed":
         case "disputed": {
           if (onChain.status === STATUS.Upheld) this.#set(ch, { state: "won", reason: "the node was slashed" });
-          else if (onChain.status === STATUS.Cleared) this.#set(ch, { state: "lost", reason: "the node answered or won the dispute" });
+          else if (onChain.status === STATUS.Cleared)
+            this.#set(ch, { state: "lost", reason: "the node answered or won the dispute" });
           else if (onChain.status === STATUS.Open && now > onChain.deadline) {
-            await this.send({ address: c.game.address, abi: c.game.abi as Abi, functionName: "slashSilent", args: [ch.batchId, header, ch.leafIndex] });
+            await this.send({
+              address: c.game.address,
+              abi: c.game.abi as Abi,
+              functionName: "slashSilent",
+              args: [ch.batchId, header, ch.leafIndex],
+            });
             this.log("slash-silent", { batchId: ch.batchId, leafIndex: ch.leafIndex, node: header.node });
           } else if (onChain.status === STATUS.Disputed) {
             if (ch.state !== "disputed") this.#set(ch, { state: "disputed" });
@@ -455,7 +630,12 @@ export class Validator {
         case "unrevealed": {
           if (now <= (ch.committedAt ?? 0n) + this.params.reclaimDelay) return;
           try {
-            await this.send({ address: c.game.address, abi: c.game.abi as Abi, functionName: "reclaimCommitment", args: [ch.commitment] });
+            await this.send({
+              address: c.game.address,
+              abi: c.game.abi as Abi,
+              functionName: "reclaimCommitment",
+              args: [ch.commitment],
+            });
           } catch (e) {
             if (!(e instanceof ChainTxError && e.errorName === "ChallengeUnknownCommitment")) throw e;
           }
@@ -494,11 +674,21 @@ export class Validator {
       const d = await committee.read.disputeOf([disputeId]);
       const rd = await committee.read.roundOf([disputeId, d.round]);
       if ((await this.chain.latest()).number > rd.targetBlock) {
-        await this.send({ address: committee.address, abi: committee.abi as Abi, functionName: "draw", args: [disputeId] });
+        await this.send({
+          address: committee.address,
+          abi: committee.abi as Abi,
+          functionName: "draw",
+          args: [disputeId],
+        });
         this.log("draw", { disputeId, round: d.round });
       }
     } else if (phase === PHASE.Finalizable) {
-      await this.send({ address: committee.address, abi: committee.abi as Abi, functionName: "finalize", args: [disputeId] });
+      await this.send({
+        address: committee.address,
+        abi: committee.abi as Abi,
+        functionName: "finalize",
+        args: [disputeId],
+      });
       this.log("finalize", { disputeId });
     }
     return phase;
@@ -507,8 +697,15 @@ export class Validator {
   // ------------------------------------------------------------------ committee duty
 
   /** The disputed leaf's data from the respondToChallenge calldata, else from the node. */
-  async disputedLeaf(batchId: bigint, leafIndex: number, node: Address): Promise<{ leaf: Leaf; data: LeafData; header: BatchHeader | undefined } | string> {
-    const evs = await this.chain.c.game.getEvents.ChallengeAnswered({ batchId, leafIndex }, { fromBlock: BigInt(this.chain.deployment.deployBlock) });
+  async disputedLeaf(
+    batchId: bigint,
+    leafIndex: number,
+    node: Address,
+  ): Promise<{ leaf: Leaf; data: LeafData; header: BatchHeader | undefined } | string> {
+    const evs = await this.chain.c.game.getEvents.ChallengeAnswered(
+      { batchId, leafIndex },
+      { fromBlock: BigInt(this.chain.deployment.deployBlock) },
+    );
     const ev = evs.at(-1);
     if (ev) {
       try {
@@ -517,9 +714,16 @@ export class Validator {
         if (call.functionName === "respondToChallenge") {
           const [, header, leaf, proof, data] = call.args;
           const l: Leaf = { ...leaf };
-          const d: LeafData = { prompt: data.prompt, stop: [...data.stop], seed: data.seed, maxTokens: data.maxTokens, tokens: [...data.tokens] };
+          const d: LeafData = {
+            prompt: data.prompt,
+            stop: [...data.stop],
+            seed: data.seed,
+            maxTokens: data.maxTokens,
+            tokens: [...data.tokens],
+          };
           const h: BatchHeader = { ...header };
-          if (leafHash(l) === ev.args.leafHash && integrityProblem(h, leafIndex, l, [...proof], d) === null) return { leaf: l, data: d, header: h };
+          if (leafHash(l) === ev.args.leafHash && integrityProblem(h, leafIndex, l, [...proof], d) === null)
+            return { leaf: l, data: d, header: h };
         }
       } catch {
         // Not a direct call (e.g. through a contract): fall back to the node's API.
@@ -537,7 +741,14 @@ export class Validator {
   #setVote(v: VoteRow, patch: Parameters<ValidatorStore["updateVote"]>[2]): void {
     this.store.updateVote(v.disputeId, v.round, patch);
     this.metrics.votes.inc({ step: patch.state });
-    this.log("vote-state", { disputeId: v.disputeId, round: v.round, from: v.state, to: patch.state, ...(patch.guilty !== undefined ? { guilty: patch.guilty } : {}), ...(patch.reason ? { reason: patch.reason } : {}) });
+    this.log("vote-state", {
+      disputeId: v.disputeId,
+      round: v.round,
+      from: v.state,
+      to: patch.state,
+      ...(patch.guilty !== undefined ? { guilty: patch.guilty } : {}),
+      ...(patch.reason ? { reason: patch.reason } : {}),
+    });
     v.state = patch.state;
     if (patch.guilty !== undefined) v.guilty = patch.guilty;
     if (patch.salt !== undefined) v.salt = patch.salt;
@@ -574,7 +785,12 @@ export class Validator {
             this.#setVote(v, { state: "abstain", reason: `cannot verify: ${r.reason}` });
             break;
           }
-          this.#setVote(v, { state: "decided", guilty: r.outcome === "wrong-output", salt: salt32(), reason: `${r.mode}: ${r.reason}` });
+          this.#setVote(v, {
+            state: "decided",
+            guilty: r.outcome === "wrong-output",
+            salt: salt32(),
+            reason: `${r.mode}: ${r.reason}`,
+          });
           break;
         }
         case "decided": {
@@ -587,7 +803,12 @@ export class Validator {
             break;
           }
           const commitment = voteCommitment(v.disputeId, this.me, v.guilty!, v.salt!);
-          await this.send({ address: committee.address, abi: committee.abi as Abi, functionName: "commitVote", args: [v.disputeId, commitment] });
+          await this.send({
+            address: committee.address,
+            abi: committee.abi as Abi,
+            functionName: "commitVote",
+            args: [v.disputeId, commitment],
+          });
           this.#setVote(v, { state: "committed" });
           break;
         }
@@ -601,7 +822,12 @@ export class Validator {
             this.#setVote(v, { state: "done", reason: "missed the reveal phase" });
             break;
           }
-          await this.send({ address: committee.address, abi: committee.abi as Abi, functionName: "revealVote", args: [v.disputeId, v.guilty!, v.salt!] });
+          await this.send({
+            address: committee.address,
+            abi: committee.abi as Abi,
+            functionName: "revealVote",
+            args: [v.disputeId, v.guilty!, v.salt!],
+          });
           this.#setVote(v, { state: "revealed" });
           break;
         }
@@ -611,10 +837,19 @@ export class Validator {
             return;
           }
           try {
-            await this.send({ address: committee.address, abi: committee.abi as Abi, functionName: "claimReward", args: [v.disputeId, v.round] });
+            await this.send({
+              address: committee.address,
+              abi: committee.abi as Abi,
+              functionName: "claimReward",
+              args: [v.disputeId, v.round],
+            });
             this.#setVote(v, { state: "done", reason: "reward claimed" });
           } catch (e) {
-            if (e instanceof ChainTxError && (e.errorName === "CommitteeNotCoherent" || e.errorName === "CommitteeAlreadyClaimed")) this.#setVote(v, { state: "done", reason: e.errorName });
+            if (
+              e instanceof ChainTxError &&
+              (e.errorName === "CommitteeNotCoherent" || e.errorName === "CommitteeAlreadyClaimed")
+            )
+              this.#setVote(v, { state: "done", reason: e.errorName });
             else throw e;
           }
           break;
@@ -632,10 +867,27 @@ export class Validator {
   async withdrawCredits(): Promise<void> {
     const c = this.chain.c;
     const sources = [
-      { name: "ChallengeGame", address: c.game.address, abi: c.game.abi as Abi, credit: () => c.game.read.creditOf([this.me]) },
-      { name: "Staking", address: c.staking.address, abi: c.staking.abi as Abi, credit: () => c.staking.read.creditOf([this.me]) },
+      {
+        name: "ChallengeGame",
+        address: c.game.address,
+        abi: c.game.abi as Abi,
+        credit: () => c.game.read.creditOf([this.me]),
+      },
+      {
+        name: "Staking",
+        address: c.staking.address,
+        abi: c.staking.abi as Abi,
+        credit: () => c.staking.read.creditOf([this.me]),
+      },
       ...(this.chain.committee
-        ? [{ name: "Committee", address: this.chain.committee.address, abi: this.chain.committee.abi as Abi, credit: () => this.chain.committee!.read.creditOf([this.me]) }]
+        ? [
+            {
+              name: "Committee",
+              address: this.chain.committee.address,
+              abi: this.chain.committee.abi as Abi,
+              credit: () => this.chain.committee!.read.creditOf([this.me]),
+            },
+          ]
         : []),
     ];
     for (const s of sources) {
@@ -652,14 +904,20 @@ export class Validator {
   async submitReceipt(s: ReceiptSubmission): Promise<{ batchId: bigint; leafIndex: number; tx: Hex }> {
     const receipt: Receipt = s.receipt;
     const client = new NodeClient(await this.endpointOf(s.node), this.config.fetchTimeoutMs);
-    const batches = s.batchId !== undefined ? [{ batchId: s.batchId, header: this.store.batch(s.batchId) }] : this.store.batchesOf(s.node, 50);
+    const batches =
+      s.batchId !== undefined
+        ? [{ batchId: s.batchId, header: this.store.batch(s.batchId) }]
+        : this.store.batchesOf(s.node, 50);
     let fetches = 0;
     for (const b of batches) {
       const header = b.header ?? (await this.#headerFromChain(b.batchId));
       if (!header || !same(header.node, s.node)) continue;
       const indices = s.leafIndex !== undefined ? [s.leafIndex] : Array.from({ length: header.leafCount }, (_, i) => i);
       for (const i of indices) {
-        if (++fetches > 2_048) throw new LLMarketError("No leaf for this receipt's ticket in the node's last batches: pass batchId and leafIndex.");
+        if (++fetches > 2_048)
+          throw new LLMarketError(
+            "No leaf for this receipt's ticket in the node's last batches: pass batchId and leafIndex.",
+          );
         const got = await this.checker.fetch(client, b.batchId, i);
         if (!got.ok || got.leaf.ref.toLowerCase() !== receipt.ticket.toLowerCase()) continue;
         if (membershipProblem(header, i, got.leaf, got.proof) !== null) continue;
@@ -676,14 +934,26 @@ export class Validator {
         return { batchId: b.batchId, leafIndex: i, tx };
       }
     }
-    throw new LLMarketError("No committed leaf of this node carries the receipt's ticket (or the node does not serve it): pass batchId and leafIndex.");
+    throw new LLMarketError(
+      "No committed leaf of this node carries the receipt's ticket (or the node does not serve it): pass batchId and leafIndex.",
+    );
   }
 
   async #headerFromChain(batchId: bigint): Promise<BatchHeader | undefined> {
-    const evs = await this.chain.c.settlement.getEvents.BatchCommitted({ batchId }, { fromBlock: BigInt(this.chain.deployment.deployBlock) });
+    const evs = await this.chain.c.settlement.getEvents.BatchCommitted(
+      { batchId },
+      { fromBlock: BigInt(this.chain.deployment.deployBlock) },
+    );
     const a = evs[0]?.args;
     if (!a) return undefined;
-    return { node: a.node!, leafCount: a.leafCount!, committedAt: a.committedAt!, payout: a.payout!, lock: a.lock!, root: a.root! };
+    return {
+      node: a.node!,
+      leafCount: a.leafCount!,
+      committedAt: a.committedAt!,
+      payout: a.payout!,
+      lock: a.lock!,
+      root: a.root!,
+    };
   }
 }
 

@@ -33,7 +33,11 @@ import { LLMarketError } from "../lib/errors.ts";
 /** A transaction the validator needed reverted or failed. */
 export class ChainTxError extends LLMarketError {
   readonly errorName: string | null;
-  constructor(message: string, errorName: string | null, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    errorName: string | null,
+    options: { details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
     super(message, options);
     this.errorName = errorName;
   }
@@ -48,7 +52,9 @@ export async function connectChain(rpcUrl: string, key: Hex, deploymentsPath?: s
   try {
     chainId = await probe.getChainId();
   } catch (cause) {
-    throw new LLMarketError(`Cannot reach the chain at ${rpcUrl}: start it (npx hardhat node) or pass --rpc-url.`, { cause });
+    throw new LLMarketError(`Cannot reach the chain at ${rpcUrl}: start it (npx hardhat node) or pass --rpc-url.`, {
+      cause,
+    });
   }
   const chain = defineChain({
     id: chainId,
@@ -61,14 +67,20 @@ export async function connectChain(rpcUrl: string, key: Hex, deploymentsPath?: s
   const wallet = createWalletClient({ chain, transport, account });
   const deployment: Deployment = readDeployment(deploymentsPath ?? chainId);
   if (deployment.chainId !== chainId) {
-    throw new LLMarketError(`The deployments file is for chain ${deployment.chainId} but ${rpcUrl} is chain ${chainId}: pass the right --deployments.`);
+    throw new LLMarketError(
+      `The deployments file is for chain ${deployment.chainId} but ${rpcUrl} is chain ${chainId}: pass the right --deployments.`,
+    );
   }
   const client = { public: publicClient, wallet };
   const c = {
     token: getContract({ address: deployment.token.address, abi: testTokenAbi, client }),
     staking: getContract({ address: contractAddress(deployment, "Staking"), abi: stakingAbi, client }),
     nodes: getContract({ address: contractAddress(deployment, "NodeRegistry"), abi: nodeRegistryAbi, client }),
-    settlement: getContract({ address: contractAddress(deployment, "BatchSettlement"), abi: batchSettlementAbi, client }),
+    settlement: getContract({
+      address: contractAddress(deployment, "BatchSettlement"),
+      abi: batchSettlementAbi,
+      client,
+    }),
     game: getContract({ address: contractAddress(deployment, "ChallengeGame"), abi: challengeGameAbi, client }),
   };
   // The committee: the deployment's entry, else the game's resolver if it answers as a committee.
@@ -101,12 +113,20 @@ export async function connectChain(rpcUrl: string, key: Hex, deploymentsPath?: s
     return est > b.timestamp ? est : b.timestamp;
   };
 
+  // Errors of every contract a call may revert in (nested calls), so reverts decode by name.
+  const errorAbi = [batchSettlementAbi, challengeGameAbi, committeeAbi, stakingAbi, testTokenAbi]
+    .flat()
+    .filter((x) => x.type === "error") as Abi;
   let queue: Promise<unknown> = Promise.resolve();
   /** Simulates, sends and waits for one transaction; transactions never overlap. */
   const send = (req: TxRequest): Promise<Hex> => {
     const run = async (): Promise<Hex> => {
       try {
-        const { request } = await publicClient.simulateContract({ ...req, account } as never);
+        const { request } = await publicClient.simulateContract({
+          ...req,
+          abi: [...req.abi, ...errorAbi],
+          account,
+        } as never);
         const hash = await wallet.writeContract(request as never);
         const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 });
         if (receipt.status !== "success") throw new ChainTxError(`${req.functionName} reverted in ${hash}`, null);

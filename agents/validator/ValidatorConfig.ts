@@ -51,30 +51,152 @@ export const validatorConfigSchema = z
   });
 export type ValidatorConfig = z.infer<typeof validatorConfigSchema>;
 
-type FlagSpec = { key: keyof ValidatorConfig | "keyFile" | "config"; kind: "string" | "number" | "bool" | "list"; env: string; help: string; def?: string };
+type FlagSpec = {
+  key: keyof ValidatorConfig | "keyFile" | "config";
+  kind: "string" | "number" | "bool" | "list";
+  env: string;
+  help: string;
+  def?: string;
+};
 
 /** Every flag, its environment variable and its meaning; `--help` prints this table. */
 export const FLAGS: Record<string, FlagSpec> = {
-  "--config": { key: "config", kind: "string", env: "LLMARKET_VALIDATOR_CONFIG", help: "JSON config file (same keys as the camelCase flag names)" },
-  "--rpc-url": { key: "rpcUrl", kind: "string", env: "LLMARKET_RPC_URL", help: "JSON-RPC endpoint of the chain", def: "http://127.0.0.1:8545" },
-  "--deployments": { key: "deployments", kind: "string", env: "LLMARKET_DEPLOYMENTS", help: "deployments file", def: "deployments/<chainId>.json" },
-  "--key-file": { key: "keyFile", kind: "string", env: "LLMARKET_VALIDATOR_KEY_FILE", help: "file holding the validator's private key (or set LLMARKET_VALIDATOR_KEY; never logged)" },
-  "--model": { key: "models", kind: "list", env: "LLMARKET_VALIDATOR_MODELS", help: "GGUF file this validator can verify (repeatable; env: comma-separated)" },
-  "--sample-p": { key: "sampleP", kind: "number", env: "LLMARKET_VALIDATOR_SAMPLE_P", help: "base probability of checking a committed leaf", def: "0.05" },
-  "--sample-floor": { key: "sampleFloor", kind: "number", env: "LLMARKET_VALIDATOR_SAMPLE_FLOOR", help: "probability never undercut, whatever the node's history or reputation", def: "0.02" },
-  "--new-node-boost": { key: "newNodeBoost", kind: "number", env: "LLMARKET_VALIDATOR_NEW_NODE_BOOST", help: "extra probability for a node with no history (halves every --history-half-life leaves)", def: "0.5" },
-  "--history-half-life": { key: "historyHalfLife", kind: "number", env: "LLMARKET_VALIDATOR_HISTORY_HALF_LIFE", help: "leaves of a node seen before its boost halves", def: "200" },
-  "--data-dir": { key: "dataDir", kind: "string", env: "LLMARKET_VALIDATOR_DATA_DIR", help: "directory of the durable store (validator.sqlite)", def: ".llmarket/validator" },
-  "--listen": { key: "listen", kind: "string", env: "LLMARKET_VALIDATOR_LISTEN", help: "host:port of /health, /metrics and POST /v1/receipts", def: "127.0.0.1:9464" },
-  "--declare": { key: "declare", kind: "bool", env: "LLMARKET_VALIDATOR_DECLARE", help: "dev chains: top up stake (test-token faucet) and declare the models at start" },
-  "--stake": { key: "stake", kind: "number", env: "LLMARKET_VALIDATOR_STAKE", help: "with --declare: stake up to this many tokens", def: "minValidatorStake" },
-  "--poll-ms": { key: "pollMs", kind: "number", env: "LLMARKET_VALIDATOR_POLL_MS", help: "chain polling interval", def: "500" },
-  "--fetch-retries": { key: "fetchRetries", kind: "number", env: "LLMARKET_VALIDATOR_FETCH_RETRIES", help: "retries of a leaf fetch before a data challenge", def: "3" },
-  "--fetch-timeout-ms": { key: "fetchTimeoutMs", kind: "number", env: "LLMARKET_VALIDATOR_FETCH_TIMEOUT_MS", help: "timeout of one request to a node", def: "5000" },
-  "--reveal-delay-seconds": { key: "revealDelaySeconds", kind: "number", env: "LLMARKET_VALIDATOR_REVEAL_DELAY_SECONDS", help: "chain seconds between a challenge commit and its reveal (stays inside the reveal period)", def: "0" },
-  "--withdraw-every-seconds": { key: "withdrawEverySeconds", kind: "number", env: "LLMARKET_VALIDATOR_WITHDRAW_EVERY_SECONDS", help: "how often bond credits are withdrawn", def: "60" },
-  "--rescore-threads": { key: "rescoreThreads", kind: "number", env: "LLMARKET_VALIDATOR_RESCORE_THREADS", help: "llama.cpp threads for teacher-forced re-scoring", def: "1" },
-  "--from-block": { key: "fromBlock", kind: "number", env: "LLMARKET_VALIDATOR_FROM_BLOCK", help: "first block to scan on a fresh store", def: "deployment block" },
+  "--config": {
+    key: "config",
+    kind: "string",
+    env: "LLMARKET_VALIDATOR_CONFIG",
+    help: "JSON config file (same keys as the camelCase flag names)",
+  },
+  "--rpc-url": {
+    key: "rpcUrl",
+    kind: "string",
+    env: "LLMARKET_RPC_URL",
+    help: "JSON-RPC endpoint of the chain",
+    def: "http://127.0.0.1:8545",
+  },
+  "--deployments": {
+    key: "deployments",
+    kind: "string",
+    env: "LLMARKET_DEPLOYMENTS",
+    help: "deployments file",
+    def: "deployments/<chainId>.json",
+  },
+  "--key-file": {
+    key: "keyFile",
+    kind: "string",
+    env: "LLMARKET_VALIDATOR_KEY_FILE",
+    help: "file holding the validator's private key (or set LLMARKET_VALIDATOR_KEY; never logged)",
+  },
+  "--model": {
+    key: "models",
+    kind: "list",
+    env: "LLMARKET_VALIDATOR_MODELS",
+    help: "GGUF file this validator can verify (repeatable; env: comma-separated)",
+  },
+  "--sample-p": {
+    key: "sampleP",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_SAMPLE_P",
+    help: "base probability of checking a committed leaf",
+    def: "0.05",
+  },
+  "--sample-floor": {
+    key: "sampleFloor",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_SAMPLE_FLOOR",
+    help: "probability never undercut, whatever the node's history or reputation",
+    def: "0.02",
+  },
+  "--new-node-boost": {
+    key: "newNodeBoost",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_NEW_NODE_BOOST",
+    help: "extra probability for a node with no history (halves every --history-half-life leaves)",
+    def: "0.5",
+  },
+  "--history-half-life": {
+    key: "historyHalfLife",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_HISTORY_HALF_LIFE",
+    help: "leaves of a node seen before its boost halves",
+    def: "200",
+  },
+  "--data-dir": {
+    key: "dataDir",
+    kind: "string",
+    env: "LLMARKET_VALIDATOR_DATA_DIR",
+    help: "directory of the durable store (validator.sqlite)",
+    def: ".llmarket/validator",
+  },
+  "--listen": {
+    key: "listen",
+    kind: "string",
+    env: "LLMARKET_VALIDATOR_LISTEN",
+    help: "host:port of /health, /metrics and POST /v1/receipts",
+    def: "127.0.0.1:9464",
+  },
+  "--declare": {
+    key: "declare",
+    kind: "bool",
+    env: "LLMARKET_VALIDATOR_DECLARE",
+    help: "dev chains: top up stake (test-token faucet) and declare the models at start",
+  },
+  "--stake": {
+    key: "stake",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_STAKE",
+    help: "with --declare: stake up to this many tokens",
+    def: "minValidatorStake",
+  },
+  "--poll-ms": {
+    key: "pollMs",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_POLL_MS",
+    help: "chain polling interval",
+    def: "500",
+  },
+  "--fetch-retries": {
+    key: "fetchRetries",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_FETCH_RETRIES",
+    help: "retries of a leaf fetch before a data challenge",
+    def: "3",
+  },
+  "--fetch-timeout-ms": {
+    key: "fetchTimeoutMs",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_FETCH_TIMEOUT_MS",
+    help: "timeout of one request to a node",
+    def: "5000",
+  },
+  "--reveal-delay-seconds": {
+    key: "revealDelaySeconds",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_REVEAL_DELAY_SECONDS",
+    help: "chain seconds between a challenge commit and its reveal (stays inside the reveal period)",
+    def: "0",
+  },
+  "--withdraw-every-seconds": {
+    key: "withdrawEverySeconds",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_WITHDRAW_EVERY_SECONDS",
+    help: "how often bond credits are withdrawn",
+    def: "60",
+  },
+  "--rescore-threads": {
+    key: "rescoreThreads",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_RESCORE_THREADS",
+    help: "llama.cpp threads for teacher-forced re-scoring",
+    def: "1",
+  },
+  "--from-block": {
+    key: "fromBlock",
+    kind: "number",
+    env: "LLMARKET_VALIDATOR_FROM_BLOCK",
+    help: "first block to scan on a fresh store",
+    def: "deployment block",
+  },
 };
 
 export function helpText(): string {
@@ -132,14 +254,25 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   for (const s of Object.values(FLAGS)) {
     const v = env[s.env];
     if (v === undefined || v === "") continue;
-    out[s.key] = s.kind === "list" ? v.split(",").map((x) => x.trim()).filter(Boolean) : s.kind === "bool" ? v !== "false" && v !== "0" : v;
+    out[s.key] =
+      s.kind === "list"
+        ? v
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : s.kind === "bool"
+          ? v !== "false" && v !== "0"
+          : v;
   }
   if (env.LLMARKET_VALIDATOR_KEY) out.key = env.LLMARKET_VALIDATOR_KEY;
   return out;
 }
 
 /** Builds the validated configuration from flags, environment and the config file. */
-export function loadValidatorConfig(flagValues: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): ValidatorConfig {
+export function loadValidatorConfig(
+  flagValues: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): ValidatorConfig {
   const envValues = fromEnv(env);
   const configPath = (flagValues.config ?? envValues.config) as string | undefined;
   let fileValues: Record<string, unknown> = {};

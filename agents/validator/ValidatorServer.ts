@@ -13,12 +13,21 @@ export const receiptSubmissionSchema = z.object({
   receipt: z.object({
     ticket: hex32,
     output: hex32,
-    tokens: z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(Number).pipe(z.number().int().min(0).max(0xffffffff)),
+    tokens: z
+      .union([z.number().int(), z.string().regex(/^\d+$/)])
+      .transform(Number)
+      .pipe(z.number().int().min(0).max(0xffffffff)),
   }),
   signature: z.string().regex(/^0x[0-9a-fA-F]+$/) as unknown as z.ZodType<Hex>,
   node: z.string().regex(/^0x[0-9a-fA-F]{40}$/) as unknown as z.ZodType<Address>,
-  batchId: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v)).optional(),
-  leafIndex: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).transform(Number).optional(),
+  batchId: z
+    .union([z.string().regex(/^\d+$/), z.number().int().nonnegative()])
+    .transform((v) => BigInt(v))
+    .optional(),
+  leafIndex: z
+    .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)])
+    .transform(Number)
+    .optional(),
 });
 export type ReceiptSubmission = z.infer<typeof receiptSubmissionSchema>;
 
@@ -28,7 +37,11 @@ export type ServerHooks = {
   submitReceipt: (s: ReceiptSubmission) => Promise<Record<string, unknown>>;
 };
 
-export function startValidatorServer(host: string, port: number, hooks: ServerHooks): Promise<{ server: ServerType; port: number }> {
+export function startValidatorServer(
+  host: string,
+  port: number,
+  hooks: ServerHooks,
+): Promise<{ server: ServerType; port: number }> {
   const app = new Hono();
   app.get("/health", async (c) => {
     const h = await hooks.health();
@@ -47,11 +60,25 @@ export function startValidatorServer(host: string, port: number, hooks: ServerHo
     }
     const parsed = receiptSubmissionSchema.safeParse(raw);
     if (!parsed.success) {
-      return c.json({ error: { message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), type: "invalid_request", code: "bad_receipt" } }, 400);
+      return c.json(
+        {
+          error: {
+            message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+            type: "invalid_request",
+            code: "bad_receipt",
+          },
+        },
+        400,
+      );
     }
     try {
       const out = await hooks.submitReceipt(parsed.data);
-      return c.json(JSON.parse(JSON.stringify(out, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Record<string, unknown>);
+      return c.json(
+        JSON.parse(JSON.stringify(out, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Record<
+          string,
+          unknown
+        >,
+      );
     } catch (e) {
       const message = e instanceof LLMarketError ? e.message : String(e);
       return c.json({ error: { message, type: "rejected", code: "not_equivocation" } }, 422);

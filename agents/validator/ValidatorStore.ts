@@ -102,7 +102,9 @@ export class ValidatorStore {
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+    this.db
+      .prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .run(key, value);
   }
 
   // ---------------------------------------------------------------- batches and history
@@ -113,7 +115,16 @@ export class ValidatorStore {
       .prepare(
         "INSERT OR IGNORE INTO batches (batch_id, node, leaf_count, committed_at, payout, lock, root, block) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       )
-      .run(batchId.toString(), h.node.toLowerCase(), h.leafCount, h.committedAt.toString(), h.payout.toString(), h.lock.toString(), h.root, Number(block));
+      .run(
+        batchId.toString(),
+        h.node.toLowerCase(),
+        h.leafCount,
+        h.committedAt.toString(),
+        h.payout.toString(),
+        h.lock.toString(),
+        h.root,
+        Number(block),
+      );
     return r.changes > 0;
   }
 
@@ -156,22 +167,30 @@ export class ValidatorStore {
 
   addSample(batchId: bigint, leafIndex: number, node: Address): void {
     this.db
-      .prepare("INSERT OR IGNORE INTO samples (batch_id, leaf_index, node, state, updated_at) VALUES (?, ?, ?, 'pending', ?)")
+      .prepare(
+        "INSERT OR IGNORE INTO samples (batch_id, leaf_index, node, state, updated_at) VALUES (?, ?, ?, 'pending', ?)",
+      )
       .run(batchId.toString(), leafIndex, node.toLowerCase(), Date.now());
   }
 
   finishSample(batchId: bigint, leafIndex: number, outcome: string, mode: string | null, reason: string): void {
     this.db
-      .prepare("UPDATE samples SET state = 'done', outcome = ?, mode = ?, reason = ?, updated_at = ? WHERE batch_id = ? AND leaf_index = ?")
+      .prepare(
+        "UPDATE samples SET state = 'done', outcome = ?, mode = ?, reason = ?, updated_at = ? WHERE batch_id = ? AND leaf_index = ?",
+      )
       .run(outcome, mode, reason, Date.now(), batchId.toString(), leafIndex);
   }
 
   pendingSamples(): SampleRow[] {
-    return (this.db.prepare("SELECT * FROM samples WHERE state = 'pending' ORDER BY updated_at").all() as Row[]).map(toSample);
+    return (this.db.prepare("SELECT * FROM samples WHERE state = 'pending' ORDER BY updated_at").all() as Row[]).map(
+      toSample,
+    );
   }
 
   samples(): SampleRow[] {
-    return (this.db.prepare("SELECT * FROM samples ORDER BY CAST(batch_id AS INTEGER), leaf_index").all() as Row[]).map(toSample);
+    return (this.db.prepare("SELECT * FROM samples ORDER BY CAST(batch_id AS INTEGER), leaf_index").all() as Row[]).map(
+      toSample,
+    );
   }
 
   // ---------------------------------------------------------------- challenges
@@ -184,11 +203,16 @@ export class ValidatorStore {
       .run(c.commitment, c.batchId.toString(), c.leafIndex, c.kind, c.salt, c.node.toLowerCase(), c.reason, Date.now());
   }
 
-  updateChallenge(commitment: Hex, patch: { state?: ChallengeState; committedAt?: bigint; disputeId?: bigint; reason?: string }): void {
+  updateChallenge(
+    commitment: Hex,
+    patch: { state?: ChallengeState; committedAt?: bigint; disputeId?: bigint; reason?: string },
+  ): void {
     const cur = this.challenge(commitment);
     if (!cur) return;
     this.db
-      .prepare("UPDATE challenges SET state = ?, committed_at = ?, dispute_id = ?, reason = ?, updated_at = ? WHERE commitment = ?")
+      .prepare(
+        "UPDATE challenges SET state = ?, committed_at = ?, dispute_id = ?, reason = ?, updated_at = ? WHERE commitment = ?",
+      )
       .run(
         patch.state ?? cur.state,
         (patch.committedAt ?? cur.committedAt)?.toString() ?? null,
@@ -213,7 +237,9 @@ export class ValidatorStore {
 
   activeChallenges(): ChallengeRow[] {
     const terminal = TERMINAL_CHALLENGE_STATES.map((s) => `'${s}'`).join(",");
-    return (this.db.prepare(`SELECT * FROM challenges WHERE state NOT IN (${terminal})`).all() as Row[]).map(toChallenge);
+    return (this.db.prepare(`SELECT * FROM challenges WHERE state NOT IN (${terminal})`).all() as Row[]).map(
+      toChallenge,
+    );
   }
 
   challenges(): ChallengeRow[] {
@@ -224,22 +250,40 @@ export class ValidatorStore {
 
   addSeat(disputeId: bigint, round: number): boolean {
     const r = this.db
-      .prepare("INSERT OR IGNORE INTO votes (dispute_id, round, state, reason, updated_at) VALUES (?, ?, 'seated', '', ?)")
+      .prepare(
+        "INSERT OR IGNORE INTO votes (dispute_id, round, state, reason, updated_at) VALUES (?, ?, 'seated', '', ?)",
+      )
       .run(disputeId.toString(), round, Date.now());
     return r.changes > 0;
   }
 
-  updateVote(disputeId: bigint, round: number, patch: { state: VoteState; guilty?: boolean; salt?: Hex; reason?: string }): void {
+  updateVote(
+    disputeId: bigint,
+    round: number,
+    patch: { state: VoteState; guilty?: boolean; salt?: Hex; reason?: string },
+  ): void {
     const cur = this.vote(disputeId, round);
     if (!cur) return;
     const guilty = patch.guilty ?? cur.guilty;
     this.db
-      .prepare("UPDATE votes SET state = ?, guilty = ?, salt = ?, reason = ?, updated_at = ? WHERE dispute_id = ? AND round = ?")
-      .run(patch.state, guilty === null ? null : guilty ? 1 : 0, patch.salt ?? cur.salt, patch.reason ?? cur.reason, Date.now(), disputeId.toString(), round);
+      .prepare(
+        "UPDATE votes SET state = ?, guilty = ?, salt = ?, reason = ?, updated_at = ? WHERE dispute_id = ? AND round = ?",
+      )
+      .run(
+        patch.state,
+        guilty === null ? null : guilty ? 1 : 0,
+        patch.salt ?? cur.salt,
+        patch.reason ?? cur.reason,
+        Date.now(),
+        disputeId.toString(),
+        round,
+      );
   }
 
   vote(disputeId: bigint, round: number): VoteRow | undefined {
-    const r = this.db.prepare("SELECT * FROM votes WHERE dispute_id = ? AND round = ?").get(disputeId.toString(), round) as Row | undefined;
+    const r = this.db
+      .prepare("SELECT * FROM votes WHERE dispute_id = ? AND round = ?")
+      .get(disputeId.toString(), round) as Row | undefined;
     return r === undefined ? undefined : toVote(r);
   }
 

@@ -117,9 +117,20 @@ const profileHashOf = (): Hex => pHash;
 async function commit(made: Array<{ leaf: PendingLeaf; data: LeafData }>, silent = false) {
   const batch: BuiltBatch = buildBatch(made.map((m) => m.leaf));
   const data = batch.leaves.map((l) => made.find((m) => m.leaf.input === l.input && m.leaf.output === l.output)!.data);
-  const r = await f.wait(await f.c.settlement.write.commitBatch([batch.root, batch.leaves.length, batch.payout], { account: f.node.account }));
+  const r = await f.wait(
+    await f.c.settlement.write.commitBatch([batch.root, batch.leaves.length, batch.payout], {
+      account: f.node.account,
+    }),
+  );
   const [ev] = parseEventLogs({ abi: f.c.settlement.abi, logs: r.logs, eventName: "BatchCommitted" });
-  const header: BatchHeader = { node: f.node.account.address, leafCount: batch.leaves.length, committedAt: ev!.args.committedAt, payout: batch.payout, lock: ev!.args.lock, root: batch.root };
+  const header: BatchHeader = {
+    node: f.node.account.address,
+    leafCount: batch.leaves.length,
+    committedAt: ev!.args.committedAt,
+    payout: batch.payout,
+    lock: ev!.args.lock,
+    root: batch.root,
+  };
   fake.batches.set(ev!.args.batchId.toString(), { header, batch, data, silent });
   return { batchId: ev!.args.batchId, header, batch, data };
 }
@@ -129,7 +140,13 @@ async function respond(batchId: bigint, header: BatchHeader, batch: BuiltBatch, 
   const d = data[i]!;
   await f.wait(
     await f.c.game.write.respondToChallenge(
-      [batchId, header, batch.leaves[i]!, batch.tree.proof(i), { prompt: d.prompt, stop: d.stop, seed: d.seed, maxTokens: d.maxTokens, tokens: d.tokens }],
+      [
+        batchId,
+        header,
+        batch.leaves[i]!,
+        batch.tree.proof(i),
+        { prompt: d.prompt, stop: d.stop, seed: d.seed, maxTokens: d.maxTokens, tokens: d.tokens },
+      ],
       { account: f.node.account },
     ),
   );
@@ -141,15 +158,26 @@ async function advance(seconds: number) {
 }
 
 const status = async (batchId: bigint, i: number) => (await f.c.game.read.challengeOf([batchId, i])).status;
-const nodeStake = async () => (await f.c.staking.read.stakeOf([f.node.account.address]))[0] + (await f.c.staking.read.stakeOf([f.node.account.address]))[1];
+const nodeStake = async () =>
+  (await f.c.staking.read.stakeOf([f.node.account.address]))[0] +
+  (await f.c.staking.read.stakeOf([f.node.account.address]))[1];
 
 /** Waits through a wrong-output dispute: the node answers, blocks pass for the draw, the votes run. */
-async function runDispute(batchId: bigint, header: BatchHeader, batch: BuiltBatch, data: LeafData[], i: number): Promise<bigint> {
+async function runDispute(
+  batchId: bigint,
+  header: BatchHeader,
+  batch: BuiltBatch,
+  data: LeafData[],
+  i: number,
+): Promise<bigint> {
   await respond(batchId, header, batch, data, i);
   const disputeId = (await committee.read.disputeCount()) as bigint;
   await f.testClient.mine({ blocks: 2 });
-  // Drawn by a party's validator agent, then every seat commits.
-  await until("committee drawn", async () => ((await committee.read.phase([disputeId])) as number) >= 2 || undefined);
+  // Drawn by a party's validator agent; when the challenger is not one, the node (a party) draws.
+  const drawn = async () => ((await committee.read.phase([disputeId])) as number) >= 2;
+  await sleep(3_000);
+  if (!(await drawn())) await f.wait(await committee.write.draw([disputeId], { account: f.node.account }));
+  await until("committee drawn", async () => (await drawn()) || undefined);
   await until("votes committed", async () => {
     const d = (await committee.read.disputeOf([disputeId])) as { round: number };
     const rd = (await committee.read.roundOf([disputeId, d.round])) as { committed: number; size: number };
@@ -158,7 +186,11 @@ async function runDispute(batchId: bigint, header: BatchHeader, batch: BuiltBatc
   await advance(31); // commit window over: reveal phase
   await until("votes revealed", async () => {
     const d = (await committee.read.disputeOf([disputeId])) as { round: number };
-    const rd = (await committee.read.roundOf([disputeId, d.round])) as { guiltyVotes: number; notGuiltyVotes: number; size: number };
+    const rd = (await committee.read.roundOf([disputeId, d.round])) as {
+      guiltyVotes: number;
+      notGuiltyVotes: number;
+      size: number;
+    };
     return rd.guiltyVotes + rd.notGuiltyVotes === rd.size || undefined;
   });
   await advance(31); // reveal window over: finalizable (no appeals)
@@ -173,7 +205,12 @@ beforeAll(async () => {
     connection: conn,
     validators: 0,
     requesters: 1,
-    params: { challengeWindowSeconds: 600n, revealPeriodSeconds: 300n, responseWindowSeconds: 120n, reclaimDelaySeconds: 1_200n },
+    params: {
+      challengeWindowSeconds: 600n,
+      revealPeriodSeconds: 300n,
+      responseWindowSeconds: 120n,
+      reclaimDelaySeconds: 1_200n,
+    },
   });
   const admin = f.admin.account.address;
   const deployedCommittee = await f.viem.deployContract("Committee", [
@@ -202,7 +239,10 @@ beforeAll(async () => {
   await f.wait(await f.c.game.write.grantRole([await f.c.game.read.RESOLVER_ROLE(), committee.address]));
   await f.wait(await f.c.staking.write.grantRole([await f.c.staking.read.LOCKER_ROLE(), committee.address]));
   await f.wait(await f.c.staking.write.grantRole([await f.c.staking.read.SLASHER_ROLE(), committee.address]));
-  const d = { ...f.deployed.deployment, contracts: { ...f.deployed.deployment.contracts, Committee: { address: committee.address as Address, block: 0 } } };
+  const d = {
+    ...f.deployed.deployment,
+    contracts: { ...f.deployed.deployment.contracts, Committee: { address: committee.address as Address, block: 0 } },
+  };
   deploymentsPath = writeDeployment(d, join(dir, "deployments"));
 
   const made = await makeModel({ preset: "tiny", quant: "q8_0", seed: 1n, out: join(dir, "tiny.gguf") });
@@ -216,7 +256,14 @@ beforeAll(async () => {
     await f.c.models.write.registerModel([
       modelId,
       "file://tiny.gguf",
-      { family: "llama", parameterCount: 870_000n, quantization: Q8_0, contextLength: 1024, minMemoryMb: 16, defaultProfileHash: pHash },
+      {
+        family: "llama",
+        parameterCount: 870_000n,
+        quantization: Q8_0,
+        contextLength: 1024,
+        minMemoryMb: 16,
+        defaultProfileHash: pHash,
+      },
       0n,
     ]),
   );
@@ -226,7 +273,10 @@ beforeAll(async () => {
   const logFile = join(dir, "agents.log");
   const quiet = (name: string) => jsonLogger((l) => appendFileSync(logFile, `${name} ${l}\n`));
   a = await Validator.create(config(KEY_A, "a", { sampleP: "1", sampleFloor: "1" }), { runtime: rt, log: quiet("A") });
-  b = await Validator.create(config(KEY_B, "b", { sampleP: "0", sampleFloor: "0", newNodeBoost: "0" }), { runtime: rt, log: quiet("B") });
+  b = await Validator.create(config(KEY_B, "b", { sampleP: "0", sampleFloor: "0", newNodeBoost: "0" }), {
+    runtime: rt,
+    log: quiet("B"),
+  });
   await a.start();
   await b.start();
 }, 240_000);
@@ -248,7 +298,9 @@ afterAll(async () => {
 describe("validator agent", () => {
   it("starts only with stake and declared models, and says what is missing", async () => {
     const { Validator: V } = await import("../../agents/validator/Validator.ts");
-    await expect(V.create(config(KEY_A2, "nostake", { declare: false }), { runtime: rt, log: () => {} })).rejects.toThrow(/active stake is 0/);
+    await expect(
+      V.create(config(KEY_A2, "nostake", { declare: false }), { runtime: rt, log: () => {} }),
+    ).rejects.toThrow(/active stake is 0/);
     expect(await f.c.staking.read.isValidatorFor([a.me, modelId])).toBe(true);
     const health = await fetch(`http://127.0.0.1:${a.port}/health`);
     expect(health.status).toBe(200);
@@ -275,7 +327,10 @@ describe("validator agent", () => {
     expect(await status(batchId, cheated)).toBe(4); // Upheld
     expect(await nodeStake()).toBeLessThan(before);
     expect((await committee.read.membersOf([disputeId, 0]))[0]!.toLowerCase()).toBe(b.me.toLowerCase());
-    await until("challenger store says won", async () => a.store.challenges().find((c) => c.batchId === batchId)?.state === "won" || undefined);
+    await until(
+      "challenger store says won",
+      async () => a.store.challenges().find((c) => c.batchId === batchId)?.state === "won" || undefined,
+    );
     await until("juror claimed its reward", async () => b.store.vote(disputeId, 0)?.state === "done" || undefined);
     expect(b.store.vote(disputeId, 0)?.guilty).toBe(true);
   });
@@ -286,13 +341,27 @@ describe("validator agent", () => {
     await f.wait(await f.c.token.write.faucet([liar.account.address, stakeAmt * 2n]));
     await f.wait(await f.c.token.write.approve([f.deployed.addresses.Staking, stakeAmt], { account: liar.account }));
     await f.wait(await f.c.staking.write.stake([stakeAmt], { account: liar.account }));
-    await f.wait(await f.c.token.write.approve([f.deployed.addresses.ChallengeGame, stakeAmt], { account: liar.account }));
+    await f.wait(
+      await f.c.token.write.approve([f.deployed.addresses.ChallengeGame, stakeAmt], { account: liar.account }),
+    );
     const { batchId, header, batch, data } = await commit([await makeLeaf(false)]);
-    await until("validator A checked the honest leaf", async () => a.store.samples().find((s) => s.batchId === batchId && s.state === "done") ?? undefined);
+    await until(
+      "validator A checked the honest leaf",
+      async () => a.store.samples().find((s) => s.batchId === batchId && s.state === "done") ?? undefined,
+    );
     expect(a.store.samples().find((s) => s.batchId === batchId)?.outcome).toBe("pass");
     const salt = keccak256(toHex("liar"));
-    await f.wait(await f.c.game.write.commitChallenge([challengeCommitment(batchId, 0, CHALLENGE_WRONG_OUTPUT, liar.account.address, salt)], { account: liar.account }));
-    await f.wait(await f.c.game.write.revealChallenge([batchId, header, 0, CHALLENGE_WRONG_OUTPUT, salt], { account: liar.account }));
+    await f.wait(
+      await f.c.game.write.commitChallenge(
+        [challengeCommitment(batchId, 0, CHALLENGE_WRONG_OUTPUT, liar.account.address, salt)],
+        { account: liar.account },
+      ),
+    );
+    await f.wait(
+      await f.c.game.write.revealChallenge([batchId, header, 0, CHALLENGE_WRONG_OUTPUT, salt], {
+        account: liar.account,
+      }),
+    );
     const liarBalance = await f.c.token.read.balanceOf([liar.account.address]);
     const before = await nodeStake();
     const disputeId = await runDispute(batchId, header, batch, data, 0);
@@ -303,9 +372,11 @@ describe("validator agent", () => {
     expect(await f.c.game.read.creditOf([f.node.account.address])).toBeGreaterThan(0n); // the bond, less the committee share
     const member = (await committee.read.membersOf([disputeId, 0]))[0]!.toLowerCase();
     const juror = member === a.me.toLowerCase() ? a : b;
-    await until("juror voted not guilty", async () => (juror.store.vote(disputeId, 0)?.state === "done" ? true : undefined));
+    await until("juror voted not guilty", async () =>
+      juror.store.vote(disputeId, 0)?.state === "done" ? true : undefined,
+    );
     expect(juror.store.vote(disputeId, 0)?.guilty).toBe(false);
-  });
+  }, 240_000);
 
   it("slashes a silent node (data challenge, no response)", async () => {
     const { batchId } = await commit([await makeLeaf(false), await makeLeaf(false)], true);
@@ -325,8 +396,39 @@ describe("validator agent", () => {
   it("recovers from SIGKILL between commit and reveal and still slashes the silent node", async () => {
     await a.stop();
     const dataDir = join(dir, "a2");
-    const args = [CLI, "validator", "start", "--rpc-url", chain.url, "--deployments", deploymentsPath, "--model", modelPath, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--declare", "--stake", "2000", "--sample-p", "1", "--sample-floor", "1", "--poll-ms", "200", "--fetch-retries", "0", "--reveal-delay-seconds", "60"];
-    const spawnAgent = (): ChildProcess => spawn(process.execPath, args, { env: { ...process.env, LLMARKET_VALIDATOR_KEY: KEY_A2 }, stdio: ["ignore", "pipe", "pipe"] });
+    const args = [
+      CLI,
+      "validator",
+      "start",
+      "--rpc-url",
+      chain.url,
+      "--deployments",
+      deploymentsPath,
+      "--model",
+      modelPath,
+      "--data-dir",
+      dataDir,
+      "--listen",
+      "127.0.0.1:0",
+      "--declare",
+      "--stake",
+      "2000",
+      "--sample-p",
+      "1",
+      "--sample-floor",
+      "1",
+      "--poll-ms",
+      "200",
+      "--fetch-retries",
+      "0",
+      "--reveal-delay-seconds",
+      "60",
+    ];
+    const spawnAgent = (): ChildProcess =>
+      spawn(process.execPath, args, {
+        env: { ...process.env, LLMARKET_VALIDATOR_KEY: KEY_A2 },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
     let child = spawnAgent();
     let out = "";
     child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
@@ -354,5 +456,5 @@ describe("validator agent", () => {
     } finally {
       await stopProcess(child);
     }
-  });
+  }, 240_000);
 });

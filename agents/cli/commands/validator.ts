@@ -32,7 +32,8 @@ export async function run(argv: string[]): Promise<number> {
   let config;
   try {
     const { values, rest: unknown } = parseFlags(args);
-    if (unknown.length > 0) throw new ConfigError(`unknown option(s): ${unknown.join(" ")} (see llmarket validator start --help)`);
+    if (unknown.length > 0)
+      throw new ConfigError(`unknown option(s): ${unknown.join(" ")} (see llmarket validator start --help)`);
     config = loadValidatorConfig(values);
   } catch (e) {
     console.error(`llmarket validator: ${e instanceof Error ? e.message : String(e)}`);
@@ -50,9 +51,14 @@ export async function run(argv: string[]): Promise<number> {
     try {
       if (!fileArg) throw new ConfigError("receipt needs --file RECEIPT.json");
       const parsed = receiptSubmissionSchema.safeParse(JSON.parse(readFileSync(fileArg, "utf8")));
-      if (!parsed.success) throw new ConfigError(`${fileArg}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      if (!parsed.success)
+        throw new ConfigError(
+          `${fileArg}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+        );
       const out = await v.submitReceipt(parsed.data);
-      console.log(JSON.stringify({ proven: true, batchId: out.batchId.toString(), leafIndex: out.leafIndex, tx: out.tx }));
+      console.log(
+        JSON.stringify({ proven: true, batchId: out.batchId.toString(), leafIndex: out.leafIndex, tx: out.tx }),
+      );
       return 0;
     } catch (e) {
       console.error(`llmarket validator receipt: ${e instanceof Error ? e.message : String(e)}`);
