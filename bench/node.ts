@@ -26,6 +26,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     out: { type: "string", default: new URL("./node.json", import.meta.url).pathname },
     "in-process": { type: "boolean", default: false },
+    model: { type: "string" },
   },
 });
 const REPS = Number(values.reps);
@@ -40,6 +41,7 @@ const median = (xs: number[]) => {
 
 const load0 = loadavg()[0]!;
 const h = await nodeHarness();
+const MODEL_PATH = values.model ?? h.model;
 const agentFlags = await h.flags(join(h.dir, "bench-data"), [
   "--batch-max-age",
   "3600",
@@ -51,6 +53,8 @@ const agentFlags = await h.flags(join(h.dir, "bench-data"), [
   "64",
   "--no-auctions",
 ]);
+// Serve the chosen model instead of the harness's tiny one.
+agentFlags[agentFlags.indexOf("--model") + 1] = `${MODEL_PATH}:1000`;
 // The agent runs as a child process (default) or in this process (--in-process: one fewer busy
 // thread on a 2-core machine; the client then shares the agent's event loop).
 const agent = values["in-process"]
@@ -76,7 +80,7 @@ const models = (await (await fetch(`${agent.url}/v1/models`)).json()) as {
 const served = models.data[0]!;
 
 const runtime = await Runtime.create();
-const rec = await runtime.store.register(h.model);
+const rec = await runtime.store.register(MODEL_PATH);
 const profile = runtime.profile({
   model: rec.id,
   threads: 1,
@@ -243,7 +247,7 @@ await Promise.all(
 const elapsed = (performance.now() - tStart) / 1000;
 
 const conditions = {
-  preset: "tiny",
+  preset: values.model ? MODEL_PATH.split("/").pop() : "tiny",
   quant: "q8_0",
   threads: 1,
   parallel: 1,

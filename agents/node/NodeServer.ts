@@ -31,6 +31,9 @@ export type NodeServerOptions = {
 
 const enc = new TextEncoder();
 
+/** Minimum interval between two socket writes of one stream (later tokens are gathered). */
+const STREAM_COALESCE_MS = 4;
+
 function str(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? String(x) : x)));
 }
@@ -160,68 +163,60 @@ export function createNodeApp(o: NodeServerOptions): Hono {
       }
     }
     const chunkObject = kind === "chat" ? "chat.completion.chunk" : "text_completion";
-    const chunk = (
-      text: string,
-      tokenIds: number[],
-      finish: string | null,
-      extra?: Record<string, unknown>,
-      role = false,
-    ) => {
+    // Token chunks are the hot path (one per token): built from a fixed prefix and suffix.
+    const head = `data: {"id":${JSON.stringify(id)},"object":"${chunkObject}","created":${created},"model":"${modelName}","choices":[{"index":0,`;
+    const tokenChunk = (text: string, token: number): string =>
+      kind === "chat"
+        ? `${head}"delta":{"content":${JSON.stringify(text)}},"finish_reason":null}],"llmarket":{"tokenIds":[${token}]}}\n\n`
+        : `${head}"text":${JSON.stringify(text)},"finish_reason":null,"logprobs":null}],"llmarket":{"tokenIds":[${token}]}}\n\n`;
+    const chunk = (finish: string | null, extra?: Record<string, unknown>, role = false): string => {
       const choice =
         kind === "chat"
           ? {
               index: 0,
-              delta: finish === null ? (role ? { role: "assistant", content: "" } : { content: text }) : {},
+              delta: finish === null ? (role ? { role: "assistant", content: "" } : {}) : {},
               finish_reason: finish,
             }
-          : { index: 0, text, finish_reason: finish, logprobs: null };
-      return enc.encode(
-        `data: ${JSON.stringify({ id, object: chunkObject, created, model: modelName, choices: [choice], llmarket: { tokenIds, ...extra } })}\n\n`,
-      );
+          : { index: 0, text: "", finish_reason: finish, logprobs: null };
+      return `data: ${JSON.stringify({ id, object: chunkObject, created, model: modelName, choices: [choice], llmarket: { tokenIds: [], ...extra } })}\n\n`;
     };
     let closed = false;
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
-        // The first chunk goes out at once (time to first token); later ones are coalesced per
-        // event-loop turn, so a fast generator does not pay one socket write per token.
-        let pending: Uint8Array[] = [];
-        let scheduled = false;
-        let first = true;
+        // The first chunk goes out at once (time to first token). Later ones are written at once
+        // when the last write is older than STREAM_COALESCE_MS, else gathered until then: a slow
+        // model streams token by token, a fast one pays one socket write per few tokens.
+        let pending = "";
+        let timer: NodeJS.Timeout | undefined;
+        let lastWrite = 0;
         const flush = () => {
-          scheduled = false;
-          if (closed || pending.length === 0) return;
-          const parts = pending;
-          pending = [];
-          const size = parts.reduce((n, p) => n + p.length, 0);
-          const out = new Uint8Array(size);
-          let at = 0;
-          for (const p of parts) {
-            out.set(p, at);
-            at += p.length;
-          }
+          timer = undefined;
+          if (closed || pending === "") return;
+          const out = enc.encode(pending);
+          pending = "";
+          lastWrite = performance.now();
           try {
             controller.enqueue(out);
           } catch {
             closed = true; // client went away; the job still finishes and is recorded
           }
         };
-        const push = (b: Uint8Array, now = false) => {
+        const push = (text: string, now = false) => {
           if (closed) return;
-          pending.push(b);
-          if (now || first) {
-            first = false;
+          pending += text;
+          if (timer !== undefined && !now) return;
+          const wait = STREAM_COALESCE_MS - (performance.now() - lastWrite);
+          if (now || wait <= 0) {
+            if (timer !== undefined) clearTimeout(timer);
             flush();
-          } else if (!scheduled) {
-            scheduled = true;
-            setImmediate(flush);
-          }
+          } else timer = setTimeout(flush, wait);
         };
-        if (kind === "chat") pending.push(chunk("", [], null, undefined, true));
+        if (kind === "chat") pending += chunk(null, undefined, true);
         o.direct
-          .run(admitted, (t) => push(chunk(t.text, [t.token], null)))
+          .run(admitted, (t) => push(tokenChunk(t.text, t.token)))
           .then((r) => {
-            push(chunk("", [], r.finishReason, llmarketObject(r)));
-            push(enc.encode("data: [DONE]\n\n"), true);
+            push(chunk(r.finishReason, llmarketObject(r)));
+            push("data: [DONE]\n\n", true);
             done();
           })
           .catch((e: unknown) => {
@@ -230,7 +225,7 @@ export function createNodeApp(o: NodeServerOptions): Hono {
                 ? e.toBody()
                 : { error: { message: "Internal error: see the node's log.", type: "server_error", code: "internal" } };
             if (!(e instanceof NodeHttpError)) o.log("error", "stream failed", { error: (e as Error).message });
-            push(enc.encode(`data: ${JSON.stringify(err)}\n\n`), true);
+            push(`data: ${JSON.stringify(err)}\n\n`, true);
             o.metrics.requests.inc({ route, status: String(e instanceof NodeHttpError ? e.status : 500) });
           })
           .finally(() => {
