@@ -8,8 +8,10 @@
  *   streamed generations (sum over reps).
  * - sustained_requests_per_s: completed paid requests per second with 4 concurrent clients.
  * Pre-signed tickets use distinct seeds so the result cache never answers (greedy: same compute).
+ * Options: --reps N, --seconds S, --in-process, --model path.gguf (default: the generated tiny
+ * model), --suffix name (merge entries named <name>_<suffix> into --out).
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     out: { type: "string", default: new URL("./node.json", import.meta.url).pathname },
     "in-process": { type: "boolean", default: false },
     model: { type: "string" },
+    suffix: { type: "string" },
   },
 });
 const REPS = Number(values.reps);
@@ -331,7 +334,15 @@ const results = [
     },
   },
 ];
-writeFileSync(values.out!, JSON.stringify(results, null, 1) + "\n");
+// With --suffix, the entries are renamed <name>_<suffix> and merged into the existing file.
+let out: { name: string }[] = results;
+if (values.suffix) {
+  const renamed = results.map((r) => ({ ...r, name: `${r.name}_${values.suffix}` }));
+  const names = new Set(renamed.map((r) => r.name));
+  const prev = existsSync(values.out!) ? (JSON.parse(readFileSync(values.out!, "utf8")) as { name: string }[]) : [];
+  out = [...prev.filter((r) => !names.has(r.name)), ...renamed];
+}
+writeFileSync(values.out!, JSON.stringify(out, null, 1) + "\n");
 console.log(JSON.stringify(results.map((r) => ({ name: r.name, value: r.value, unit: r.unit }))));
 await agent.stop();
 await h.chain.stop();

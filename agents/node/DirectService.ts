@@ -30,7 +30,7 @@ import type { PendingLeaf } from "../lib/batch.ts";
 import type { Runtime } from "../runtime/Runtime.ts";
 import type { Scheduler } from "../runtime/Scheduler.ts";
 import { ResultCache } from "../runtime/ResultCache.ts";
-import { MAX_STOP_STRINGS } from "../runtime/Runtime.ts";
+import { MAX_STOP_STRINGS, type TokenEvent } from "../runtime/Runtime.ts";
 import { QueueFullError, RuntimeError } from "../runtime/RuntimeError.ts";
 import type { NodeChain } from "./NodeChain.ts";
 import type { NodeStore } from "./NodeStore.ts";
@@ -340,8 +340,19 @@ export class DirectService {
           model: model.id,
           run: (signal) => {
             this.o.metrics.running.inc();
+            const started = performance.now();
+            // Without a listener the runtime skips per-token detokenization: only streams pay for it.
+            const listen = onToken ? { onToken: (e: TokenEvent) => emit(e.token, e.index, e.text) } : {};
             return this.o.runtime
-              .generate(model.profile, input, { signal, onToken: (e) => emit(e.token, e.index, e.text) })
+              .generate(model.profile, input, { signal, ...listen })
+              .then((res) => {
+                if (!ttftSeen && res.tokens.length > 0) {
+                  ttftSeen = true;
+                  const at = started + res.timings.timeToFirstTokenMs;
+                  this.o.metrics.ttft.observe((at - a.arrivedAt) / 1000);
+                }
+                return res;
+              })
               .finally(() => this.o.metrics.running.dec());
           },
         });

@@ -158,7 +158,6 @@ interface IBatchSettlement {
     error SettlementLeafNotChallenged(uint256 batchId, uint256 leafIndex, LeafStatus status);
     error SettlementChallengeClosed(uint256 batchId, uint256 nowSeconds, uint256 revealEnd);
     error SettlementLeafNotHeld(uint256 batchId, uint256 leafIndex);
-    error SettlementNotReleasable(uint256 batchId);
     error SettlementNoCredits(address account);
     error SettlementUnknownParameter(bytes32 name);
     error SettlementTicketCommittedLate(uint256 leafIndex, uint256 expiry, uint256 committedAt);
@@ -184,9 +183,6 @@ interface IBatchSettlement {
         PairPayment[] calldata payment,
         TicketPayment[] calldata ticket
     ) external;
-
-    /// @notice Unlocks the batch's stake once every chunk is settled and no challenge is open.
-    function release(uint256 batchId, BatchHeader calldata header) external;
 
     /// @notice Challenge-game hook: marks leaf `leafIndex` held. Reverts unless the batch is live,
     /// the challenge was committed by the window's end, the reveal period has not ended and the

@@ -266,21 +266,6 @@ library Encodings {
             );
     }
 
-    /// @notice The Merkle leaf of one job, hashed straight from calldata without allocating memory.
-    /// @dev A calldata Leaf is 12 static words. They are copied after the type hash into scratch
-    /// memory at the free-memory pointer (not advanced) and hashed. Callers must read (and so
-    /// validate) the leaf's non-bytes32 fields through Solidity, as BatchSettlement does, so that
-    /// dirty high bits cannot reach the hash unchecked; the hash equals `hashLeaf(Leaf memory)`.
-    function hashLeafCalldata(Leaf calldata leaf) internal pure returns (bytes32 h) {
-        bytes32 typehash = LEAF_TYPEHASH;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, typehash)
-            calldatacopy(add(ptr, 0x20), leaf, 0x180)
-            h := keccak256(ptr, 0x1a0)
-        }
-    }
-
     /// @notice The sealed-bid commitment of an auction bid.
     function bidCommitment(
         uint256 jobId,

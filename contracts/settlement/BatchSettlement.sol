@@ -284,16 +284,6 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         emit HeldLeafSettled(batchId, leaf.index, t.paid);
     }
 
-    /// @inheritdoc IBatchSettlement
-    function release(uint256 batchId, BatchHeader calldata header) external {
-        _checkHeader(batchId, header);
-        BatchState memory st = _state[batchId];
-        if (st.released || st.voided || st.openChallenges != 0 || st.settledChunks != _chunkCount(header.leafCount)) {
-            revert SettlementNotReleasable(batchId);
-        }
-        _maybeRelease(batchId, header, st, _chunkCount(header.leafCount));
-    }
-
     function _maybeRelease(
         uint256 batchId,
         BatchHeader calldata header,

@@ -7,14 +7,15 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bytesToHex, concat, keccak256 } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { bytesToHex, concat, keccak256, toHex, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ConfigError } from "../../agents/lib/errors.ts";
 import { priceBid } from "../../agents/node/BidPricer.ts";
 import { FaultInjector } from "../../agents/node/FaultInjector.ts";
 import { NodeAgent } from "../../agents/node/NodeAgent.ts";
 import { NODE_HELP, loadNodeConfig } from "../../agents/node/NodeConfig.ts";
 import { decryptKeystore, loadNodeKey } from "../../agents/node/NodeKey.ts";
+import { SignerCache, recoverSigner } from "../../agents/node/recoverSigner.ts";
 import { devKey } from "./nodeHarness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "llmarket-node-config-"));
@@ -158,6 +159,27 @@ describe("bid pricing and fault switch", () => {
       await expect(NodeAgent.start(c)).rejects.toThrow(/--fault is refused on chain 1/);
     } finally {
       delete process.env.LLMARKET_NODE_KEY;
+    }
+  });
+});
+
+describe("signer cache", () => {
+  it("accepts exactly the signatures ecrecover maps to the signer, on the cached fast path too", async () => {
+    const cache = new SignerCache();
+    for (let i = 0; i < 4; i++) {
+      const acc = privateKeyToAccount(generatePrivateKey());
+      const other = privateKeyToAccount(generatePrivateKey());
+      for (let j = 0; j < 4; j++) {
+        const hash = keccak256(toHex(`message ${i} ${j}`));
+        const sig = await acc.sign({ hash });
+        expect(cache.verify(acc.address, hash, sig)).toBe(true); // j = 0 recovers, then cached
+        expect(recoverSigner(hash, sig)?.toLowerCase()).toBe(acc.address.toLowerCase());
+        const flipped = `${sig.slice(0, -2)}${sig.endsWith("1b") ? "1c" : "1b"}` as Hex;
+        expect(cache.verify(acc.address, hash, flipped)).toBe(false);
+        expect(cache.verify(acc.address, keccak256(toHex(`other ${i} ${j}`)), sig)).toBe(false);
+        expect(cache.verify(other.address, hash, sig)).toBe(false);
+        expect(cache.verify(acc.address, hash, "0x1234")).toBe(false);
+      }
     }
   });
 });

@@ -72,7 +72,10 @@ describe("node agent recovery", () => {
     const b = await h.spawnAgent(await h.flags(dataDir));
     children.push(b.child);
     await h.until("batch committed after restart", async () => (await h.c.settlement.read.batchCount()) >= 1n);
-    const leaf = (await (await fetch(`${b.url}/v1/leaves/1/0`)).json()) as { leaf: { output: Hex; ref: Hex } };
+    const leaf = await h.until("leaf served", async () => {
+      const res = await fetch(`${b.url}/v1/leaves/1/0`);
+      return res.ok ? ((await res.json()) as { leaf: { output: Hex; ref: Hex } }) : undefined;
+    });
     expect(leaf.leaf.output).toBe(direct.llmarket.outputHash);
     expect(leaf.leaf.ref).toBe(direct.llmarket.ticketId);
     await kill9(b.child);

@@ -6,6 +6,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {MarketFixture} from "./MarketFixture.sol";
 import {AuctionMarket} from "../../../contracts/market/AuctionMarket.sol";
 import {IAuctionMarket} from "../../../contracts/interfaces/IAuctionMarket.sol";
+import {IAuctionSettlement} from "../../../contracts/interfaces/IAuctionSettlement.sol";
 import {IStaking} from "../../../contracts/interfaces/IStaking.sol";
 import {IProtocolAccess} from "../../../contracts/interfaces/IProtocolAccess.sol";
 import {Encodings} from "../../../contracts/libraries/Encodings.sol";
@@ -742,5 +743,61 @@ contract AuctionMarketTest is MarketFixture {
         vm.prank(node2);
         vm.expectRevert(Pausable.EnforcedPause.selector);
         market.reserveBondStake(1);
+    }
+
+    // ---------------------------------------------------------------- settlement hooks (issue 4)
+
+    function test_collectJob_heldUntilSettlement_paysCappedAndRefundsRest() public {
+        address settler = makeAddr("settler");
+        vm.prank(admin);
+        market.setSettlement(settler);
+        uint256 jobId = _wonJob();
+        vm.prank(node1);
+        market.deliver(jobId, keccak256("out"), 60);
+        uint256 payment = 60 * 8e14;
+        assertEq(market.creditOf(node1), 0, "not paid at delivery");
+        assertEq(market.heldOf(jobId), payment, "held");
+        vm.expectRevert(abi.encodeWithSelector(IAuctionSettlement.AuctionNotSettlement.selector, address(this)));
+        market.collectJob(jobId, node1, keccak256("out"), payment);
+        vm.startPrank(settler);
+        assertEq(market.collectJob(jobId, node2, keccak256("out"), payment), 0, "not the winner");
+        assertEq(market.collectJob(jobId, node1, keccak256("other"), payment), 0, "not the delivered output");
+        uint256 refundBefore = market.creditOf(requester);
+        assertEq(market.collectJob(jobId, node1, keccak256("out"), payment - 1e14), payment - 1e14, "capped");
+        assertEq(market.creditOf(requester) - refundBefore, 1e14, "rest refunded");
+        assertEq(market.collectJob(jobId, node1, keccak256("out"), payment), 0, "paid once");
+        vm.stopPrank();
+        assertEq(market.creditOf(settler), payment - 1e14, "credited to the settlement");
+        (uint256 escrowed, ) = market.totals();
+        assertEq(escrowed, 0, "nothing left escrowed");
+    }
+
+    function test_claimUnsettled_refundsAfterTimeout() public {
+        vm.startPrank(admin);
+        market.setSettlement(makeAddr("settler"));
+        market.setParameter("settleTimeout", 1 hours);
+        vm.stopPrank();
+        uint256 jobId = _wonJob();
+        vm.prank(node1);
+        market.deliver(jobId, keccak256("out"), 60);
+        uint256 held = market.heldOf(jobId);
+        uint256 at = uint256(market.getJob(jobId).deliveryDeadline) + 1 hours;
+        vm.expectRevert(abi.encodeWithSelector(IAuctionSettlement.AuctionNotUnsettled.selector, jobId, held, at));
+        market.claimUnsettled(jobId);
+        vm.warp(at + 1);
+        uint256 before = market.creditOf(requester);
+        market.claimUnsettled(jobId);
+        assertEq(market.creditOf(requester) - before, held, "refunded");
+        assertEq(market.heldOf(jobId), 0, "nothing held");
+        vm.expectRevert();
+        market.claimUnsettled(jobId);
+    }
+
+    function test_setSettlement_onlyAdmin() public {
+        vm.expectRevert();
+        market.setSettlement(address(1));
+        vm.prank(admin);
+        market.setSettlement(address(1));
+        assertEq(market.settlement(), address(1), "set");
     }
 }
