@@ -44,6 +44,17 @@ const median = (xs: number[]) => {
 
 const load0 = loadavg()[0]!;
 const h = await nodeHarness();
+// If anything below fails, do not leave the chain (or the agent) running.
+const pids: number[] = [h.chain.pid];
+process.on("exit", () => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+});
 const MODEL_PATH = values.model ?? h.model;
 const agentFlags = await h.flags(join(h.dir, "bench-data"), [
   "--batch-max-age",
@@ -55,6 +66,8 @@ const agentFlags = await h.flags(join(h.dir, "bench-data"), [
   "--queue",
   "64",
   "--no-auctions",
+  "--poll-ms",
+  "500",
 ]);
 // Serve the chosen model instead of the harness's tiny one.
 agentFlags[agentFlags.indexOf("--model") + 1] = `${MODEL_PATH}:1000`;
@@ -69,6 +82,7 @@ const agent = values["in-process"]
     })()
   : await (async () => {
       const c = await h.spawnAgent(agentFlags);
+      pids.push(c.child.pid!);
       return {
         url: c.url,
         stop: async () => {
@@ -258,6 +272,7 @@ const conditions = {
   prompt: PROMPT,
   maxTokens: MAX_TOKENS,
   reps: REPS,
+  pollMs: 500,
   agent: values["in-process"]
     ? "NodeAgent in the bench process, hardhat node on 127.0.0.1, sqlite WAL"
     : "child process (llmarket node start), hardhat node on 127.0.0.1, sqlite WAL",

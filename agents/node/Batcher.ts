@@ -244,7 +244,12 @@ export class Batcher implements LeafLookup {
         skip.add(l.index);
       }
     }
-    const payments = chunkGroups(leaves, skip).map((r: Address) => vouchers.get(r.toLowerCase())!);
+    // A group without a voucher gets no payment entry: the contract leaves it unpaid and matches
+    // the next payment to the next group by requester, so the order stays aligned.
+    const payments = chunkGroups(leaves, skip).flatMap((r: Address) => {
+      const v = vouchers.get(r.toLowerCase());
+      return v ? [v] : [];
+    });
     return { payments, tickets: byTicket.sort((a, b) => a.leafIndex - b.leafIndex) };
   }
 

@@ -194,6 +194,9 @@ export async function runScenario(viem: HardhatViemHelpers, deployment: Deployme
       primaryType: "Voucher",
       message: voucher,
     });
+    // The full deployment routes payments through batch settlement; this scenario drives the
+    // escrow's standalone path to produce every event type, so it turns node redemption on.
+    await escrow.write.setNodeRedeemEnabled([true]);
     await escrow.write.redeemVoucher([voucher, voucherSig], as(nodeA));
     const now = (await publicClient.getBlock()).timestamp;
     const ticket = {

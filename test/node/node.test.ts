@@ -3,15 +3,16 @@
  * a streamed direct request settled and paid, bad input on every endpoint, a data challenge
  * answered and won, and an auction job won, executed, committed, settled and paid.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keccak256, parseEventLogs, toHex, type Hex } from "viem";
+import { keccak256, parseEventLogs, parseUnits, toHex, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { challengeCommitment, inputHash, outputHash, type Receipt } from "../../agents/lib/encodings.ts";
-import { verifyReceipt } from "../../agents/lib/tickets.ts";
+import { buildTicket, signTicket, verifyReceipt } from "../../agents/lib/tickets.ts";
 import { NodeAgent } from "../../agents/node/NodeAgent.ts";
 import { loadNodeConfig } from "../../agents/node/NodeConfig.ts";
-import { NODE_PRICE, nodeHarness, parseSse, type NodeHarness } from "./nodeHarness.ts";
+import { NODE_PRICE, devKey, nodeHarness, parseSse, type NodeHarness } from "./nodeHarness.ts";
 
 let h: NodeHarness;
 let agent: NodeAgent;
@@ -247,5 +248,73 @@ describe("node agent", () => {
       async () => (await h.c.settlement.read.stateOf([batchId])).paid === amount,
     );
     expect(await h.c.escrow.read.ticketRedeemed([out.llmarket.ticketId])).toBe(true);
+  });
+
+  it("with --fault wrong-output:1 commits consistent but wrong outputs (the demo's cheating node)", async () => {
+    // A second node (dev account 6) with its own key, stake, escrow and data directory.
+    const cheatKey = devKey(6);
+    const cheat = privateKeyToAccount(cheatKey);
+    await h.wait(await h.c.token.write.faucet([cheat.address, parseUnits("30000", 18)]));
+    await h.wait(await h.c.escrow.write.deposit([cheat.address, parseUnits("100", 18)], { account: h.req1.account }));
+    const keyFile = join(h.dir, "cheat.key");
+    writeFileSync(keyFile, cheatKey);
+    const flags = await h.flags(mkdtempSync(join(h.dir, "cheat-")), [
+      "--fault",
+      "wrong-output:1",
+      "--log-level",
+      "error",
+    ]);
+    flags[flags.indexOf("--key-file") + 1] = keyFile;
+    const bad = await NodeAgent.start(loadNodeConfig(flags, {}));
+    try {
+      const models = (await (await fetch(`${bad.url}/v1/models`)).json()) as {
+        data: { id: Hex; llmarket: { profileHash: Hex; pricePerToken: string } }[];
+      };
+      const m = models.data[0]!;
+      const prompt = "Tell the truth";
+      const ticket = buildTicket(
+        {
+          requester: h.req1.account.address,
+          node: cheat.address,
+          model: m.id,
+          input: inputHash({ prompt, maxTokens: 16, stop: [], seed: 0n }),
+          maxTokens: 16,
+          pricePerToken: BigInt(m.llmarket.pricePerToken),
+          sequence: 1n,
+          profile: m.llmarket.profileHash,
+        },
+        { nowSeconds: await h.now(), lifetimeSeconds: 300n },
+      );
+      const signature = await signTicket(h.req1, ticket, h.escrowDomain);
+      const body = {
+        prompt,
+        max_tokens: 16,
+        llmarket: {
+          ticket: JSON.parse(JSON.stringify(ticket, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))),
+          signature,
+        },
+      };
+      const res = await h.post(bad.url, "/v1/completions", body);
+      expect(res.status).toBe(200);
+      const out = (await res.json()) as {
+        llmarket: { tokens: number[]; outputHash: Hex; receipt: Receipt; receiptSignature: Hex };
+      };
+      const honest = await agent.runtime.generate(agent.models[0]!.profile, {
+        prompt,
+        maxTokens: 16,
+        stop: [],
+        seed: 0n,
+      });
+      expect(out.llmarket.tokens.length).toBe(honest.tokens.length);
+      expect(out.llmarket.tokens).not.toEqual(honest.tokens);
+      // Receipt and committed leaf agree with each other (no equivocation), not with re-execution.
+      expect(out.llmarket.outputHash).toBe(outputHash(m.llmarket.profileHash, out.llmarket.tokens));
+      expect(
+        await verifyReceipt(out.llmarket.receipt, cheat.address, out.llmarket.receiptSignature, h.gameDomain),
+      ).toBe(true);
+      expect(bad.direct.o.fault.injected).toBe(1);
+    } finally {
+      await bad.stop();
+    }
   });
 });

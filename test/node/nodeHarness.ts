@@ -26,8 +26,17 @@ export function devKey(i: number): Hex {
 }
 
 export async function nodeHarness() {
-  const dir = mkdtempSync(join(tmpdir(), "llmarket-node-"));
   const chain: LocalChain = await startLocalChain();
+  try {
+    return await setUp(chain);
+  } catch (e) {
+    await chain.stop(); // never leave a chain process behind when set-up fails
+    throw e;
+  }
+}
+
+async function setUp(chain: LocalChain) {
+  const dir = mkdtempSync(join(tmpdir(), "llmarket-node-"));
   const conn = await network.create({ network: "localhost", override: { url: chain.url } });
   const viem = conn.viem;
   const publicClient = await viem.getPublicClient();
@@ -258,7 +267,7 @@ export async function nodeHarness() {
 type ProtocolWallet = Awaited<
   ReturnType<Awaited<ReturnType<typeof network.create>>["viem"]["getWalletClients"]>
 >[number];
-export type NodeHarness = Awaited<ReturnType<typeof nodeHarness>>;
+export type NodeHarness = Awaited<ReturnType<typeof setUp>>;
 
 /** Parses an SSE body into its JSON data events (without [DONE]). */
 export function parseSse(text: string): Record<string, unknown>[] {

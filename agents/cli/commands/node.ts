@@ -3,7 +3,7 @@
  * SIGTERM or SIGINT, then drains in-flight work and closes the store.
  */
 import { LLMarketError } from "../../lib/errors.ts";
-import { NodeAgent } from "../../node/NodeAgent.ts";
+import type { NodeAgent } from "../../node/NodeAgent.ts";
 import { NODE_HELP, loadNodeConfig } from "../../node/NodeConfig.ts";
 
 export const summary = "run a provider node agent (llmarket node start --help)";
@@ -21,7 +21,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   let agent: NodeAgent;
   try {
-    agent = await NodeAgent.start(loadNodeConfig(rest));
+    const config = loadNodeConfig(rest);
+    // Loaded only to run (node:sqlite prints an experimental warning when imported).
+    const { NodeAgent: Agent } = await import("../../node/NodeAgent.ts");
+    agent = await Agent.start(config);
   } catch (e) {
     if (e instanceof LLMarketError) {
       console.error(`llmarket node: ${e.message}`);
