@@ -7,7 +7,7 @@
 import { execSync } from "node:child_process";
 import { parseUnits, type Address, type Hex } from "viem";
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
-import type { Deployment } from "../../agents/lib/deployments.ts";
+import { CONTRACT_NAMES, type Deployment } from "../../agents/lib/deployments.ts";
 
 const HOUR = 3_600n;
 const DAY = 86_400n;
@@ -80,19 +80,8 @@ export const DEMO_PARAMS: Partial<ProtocolParams> = {
   canaryMinRevealDelaySeconds: 30n,
 };
 
-export const PROTOCOL_CONTRACTS = [
-  "TestToken",
-  "ModelRegistry",
-  "Staking",
-  "NodeRegistry",
-  "PairEscrow",
-  "AuctionMarket",
-  "BatchSettlement",
-  "ChallengeGame",
-  "Committee",
-  "RewardPool",
-  "ValidatorRewards",
-] as const;
+/** The contracts a deployment holds, in deployment order (agents/lib/deployments.ts). */
+export const PROTOCOL_CONTRACTS = CONTRACT_NAMES;
 export type ProtocolContract = (typeof PROTOCOL_CONTRACTS)[number];
 
 export type DeployedProtocol = {
