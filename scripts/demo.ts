@@ -223,6 +223,9 @@ try {
         "8",
         "--poll-ms",
         "300",
+        // A cost per token makes auction bids meaningful (the default 0 bids the floor, 1 wei).
+        "--cost-per-token",
+        String((price * BigInt(2 + k)) / 4n),
         ...(cheat ? ["--fault", "wrong-output:1"] : []),
       ],
       {},
