@@ -65,7 +65,8 @@ interface IAuctionMarket {
         uint32 deliveryDeadline;
     }
 
-    /// @notice A job as stored (six slots).
+    /// @notice A job as stored (six slots). `inputHash` is stored only for hash-only (URI) jobs,
+    /// which may be flagged; for a calldata job it is zero here and given by JobPosted.
     struct Job {
         address requester;
         uint32 commitEnd;

@@ -529,7 +529,9 @@ contract AuctionMarket is IAuctionMarket, IAuctionSettlement, ProtocolAccess {
         job.revealEnd = uint32(revealEnd);
         job.deliveryDeadline = p.deliveryDeadline;
         job.modelId = p.modelId;
-        job.inputHash = inputHash;
+        // A calldata input is public in JobPosted/JobInputPosted and can never be flagged, so only
+        // hash-only (URI) jobs store their input hash, which postInput checks (saves a fresh slot).
+        if (postingBond != 0) job.inputHash = inputHash;
         job.reservePricePerToken = p.reservePricePerToken;
         job.maxTokens = p.maxTokens;
         job.minReputation = p.minReputation;

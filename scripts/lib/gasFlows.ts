@@ -55,6 +55,29 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
     await c.escrow.write.completeWithdraw([node.account.address], as(r1)),
   );
 
+  // ---- PairEscrow.redeemVoucher: the standalone path (deployments turn node redemption off; the
+  // settlement's collectVoucher does the same work inside settleChunk).
+  {
+    const { signVoucher } = await import("../../agents/lib/tickets.ts");
+    const dom = { chainId: f.chainId, verifyingContract: f.deployed.addresses.PairEscrow };
+    await f.wait(await c.escrow.write.setNodeRedeemEnabled([true]));
+    const v1 = {
+      requester: r1.account.address,
+      node: node.account.address,
+      cumulativeAmount: PRICE * 10n,
+      throughSequence: 1n,
+    };
+    await f.wait(await c.escrow.write.redeemVoucher([v1, await signVoucher(r1, v1, dom)], as(node)));
+    const v2 = { ...v1, cumulativeAmount: PRICE * 25n, throughSequence: 3n };
+    await rec.record(
+      "PairEscrow.redeemVoucher",
+      await c.escrow.write.redeemVoucher([v2, await signVoucher(r1, v2, dom)], as(node)),
+      "steady state (pair and node credit already written)",
+    );
+    await f.wait(await c.escrow.write.setNodeRedeemEnabled([false]));
+    d.owed.set(r1.account.address, { total: PRICE * 25n, sequence: 3n });
+  }
+
   // ---- AuctionMarket: post, bid, reveal, finalize, deliver
   const t0 = await f.now();
   const jobParams = {
@@ -66,10 +89,11 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
     revealDuration: 30,
     deliveryDeadline: Number(t0 + 900n),
   };
+  await f.wait(await c.market.write.postJob([jobParams, "warm-up", [], 0n], as(r2))); // the requester's first job
   const post = await rec.record(
     "AuctionMarket.postJob",
     await c.market.write.postJob([jobParams, "auction prompt", [], 0n], as(r2)),
-    "prompt as calldata, 14 bytes",
+    "prompt as calldata, 14 bytes; the requester's second job",
   );
   const [posted] = parseEventLogs({ abi: c.market.abi, logs: post.logs, eventName: "JobPosted" });
   const jobId = posted!.args.jobId;

@@ -108,7 +108,8 @@ contract AuctionMarketTest is MarketFixture {
         assertEq(before - token.balanceOf(requester), PRICE_ESCROW, "escrow pulled");
         IAuctionMarket.Job memory job = market.getJob(jobId);
         assertEq(job.requester, requester, "requester");
-        assertEq(job.inputHash, _hashInput("hello", 0), "input hash");
+        // A calldata job's input hash is in JobPosted (and the prompt in JobInputPosted), not stored.
+        assertEq(job.inputHash, bytes32(0), "input hash not stored for a calldata job");
         assertEq(job.commitEnd, block.timestamp + 1 hours, "commitEnd");
         assertEq(uint256(market.phase(jobId)), uint256(IAuctionMarket.Phase.Commit), "phase");
         (uint256 escrowed, ) = market.totals();
