@@ -408,7 +408,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         Group memory g;
         g.requester = leaf.requester;
         g.model = leaf.model;
-        (g.owner, g.perToken) = modelRegistry.royaltyOf(leaf.model);
+        (g.owner, g.perToken) = _royalty(leaf.model, t);
         g.sum = leaf.amount;
         g.tokens = leaf.tokens;
         g.count = 1;
@@ -449,7 +449,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         }
         (uint256 got, bytes32 id) = escrow.collectTicket(tk, tp.signature, tokens);
         if (id != ref) revert SettlementTicketMismatch(tp.leafIndex);
-        (address owner, uint256 perToken) = modelRegistry.royaltyOf(model);
+        (address owner, uint256 perToken) = _royalty(model, t);
         _book(got, perToken * tokens, owner, t, true);
     }
 
@@ -466,7 +466,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         // INVARIANT: never more than the batch declared; the market refunds the rest to the requester.
         uint256 got = t.remaining == 0 ? 0 : market.collectJob(uint256(ref), node, output, t.remaining);
         if (got == 0) ++t.unpaid;
-        (address owner, uint256 perToken) = modelRegistry.royaltyOf(model);
+        (address owner, uint256 perToken) = _royalty(model, t);
         // The market already took its protocol fee from the job's escrow: none is charged again.
         _book(got, perToken * tokens, owner, t, false);
     }

@@ -7,6 +7,7 @@ import {Test} from "./utils/Test.sol";
 import {Encodings} from "../../contracts/libraries/Encodings.sol";
 import {PositionalMerkle} from "../../contracts/libraries/PositionalMerkle.sol";
 import {EncodingsHarness} from "../../contracts/test/EncodingsHarness.sol";
+import {ProofBuilder} from "./utils/ProofBuilder.sol";
 
 /// @notice Checks contracts/libraries/{Encodings,PositionalMerkle}.sol against spec/vectors.json,
 /// the same vectors the TypeScript side (agents/lib/encodings.ts) is checked against.
@@ -277,7 +278,7 @@ contract EncodingsVectorsTest is Test {
         for (uint256 i = 0; i < n; ++i) leaves[i] = keccak256(abi.encode(seed, i));
         bytes32 root = h.merkleRootOf(_copy(leaves));
         uint256 idx = seed % n;
-        bytes32[] memory proof = _proof(leaves, idx);
+        bytes32[] memory proof = ProofBuilder.proofOf(leaves, idx);
         assertTrue(h.merkleVerify(root, leaves[idx], idx, n, proof), "verifies");
         if (n > 1) assertFalse(h.merkleVerify(root, leaves[idx], (idx + 1) % n, n, proof), "other index fails");
     }
@@ -285,19 +286,5 @@ contract EncodingsVectorsTest is Test {
     function _copy(bytes32[] memory a) internal pure returns (bytes32[] memory b) {
         b = new bytes32[](a.length);
         for (uint256 i = 0; i < a.length; ++i) b[i] = a[i];
-    }
-
-    function _proof(bytes32[] memory leaves, uint256 idx) internal view returns (bytes32[] memory proof) {
-        uint256 d = h.merkleDepth(leaves.length);
-        uint256 width = uint256(1) << d;
-        bytes32[] memory level = new bytes32[](width);
-        for (uint256 i = 0; i < leaves.length; ++i) level[i] = leaves[i];
-        proof = new bytes32[](d);
-        for (uint256 k = 0; k < d; ++k) {
-            proof[k] = level[idx ^ 1];
-            width >>= 1;
-            for (uint256 i = 0; i < width; ++i) level[i] = keccak256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
-            idx >>= 1;
-        }
     }
 }

@@ -15,6 +15,7 @@ import {TestDisputeResolver} from "../../../contracts/test/TestDisputeResolver.s
 import {EncodingsHarness} from "../../../contracts/test/EncodingsHarness.sol";
 import {Encodings} from "../../../contracts/libraries/Encodings.sol";
 import {PositionalMerkle} from "../../../contracts/libraries/PositionalMerkle.sol";
+import {ProofBuilder} from "../utils/ProofBuilder.sol";
 
 /// @notice The core plus escrow, batch settlement, challenge game and a test resolver, wired as
 /// scripts/lib/deployProtocol.ts wires them; helpers to build leaves, trees and signatures.
@@ -219,19 +220,8 @@ abstract contract SettlementFixture is CoreFixture {
         return PositionalMerkle.rootOf(_hashes(ls));
     }
 
-    function _proof(Encodings.Leaf[] memory ls, uint256 idx) internal view returns (bytes32[] memory proof) {
-        bytes32[] memory leaves = _hashes(ls);
-        uint256 d = PositionalMerkle.depth(leaves.length);
-        uint256 width = uint256(1) << d;
-        bytes32[] memory level = new bytes32[](width);
-        for (uint256 i = 0; i < leaves.length; ++i) level[i] = leaves[i];
-        proof = new bytes32[](d);
-        for (uint256 k = 0; k < d; ++k) {
-            proof[k] = level[idx ^ 1];
-            width >>= 1;
-            for (uint256 i = 0; i < width; ++i) level[i] = keccak256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
-            idx >>= 1;
-        }
+    function _proof(Encodings.Leaf[] memory ls, uint256 idx) internal view returns (bytes32[] memory) {
+        return ProofBuilder.proofOf(_hashes(ls), idx);
     }
 
     function _payout(Encodings.Leaf[] memory ls) internal pure returns (uint128 total) {

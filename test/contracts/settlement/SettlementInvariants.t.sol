@@ -14,6 +14,7 @@ import {IBatchSettlement} from "../../../contracts/interfaces/IBatchSettlement.s
 import {IChallengeGame} from "../../../contracts/interfaces/IChallengeGame.sol";
 import {Encodings} from "../../../contracts/libraries/Encodings.sol";
 import {PositionalMerkle} from "../../../contracts/libraries/PositionalMerkle.sol";
+import {ProofBuilder} from "../utils/ProofBuilder.sol";
 
 /// @notice Random batches of ticket leaves from two requesters: commits (sometimes declaring less
 /// than the leaves add up to, sometimes re-committing leaves already paid), data challenges that
@@ -283,18 +284,10 @@ contract SettlementHandler is Test {
         for (uint256 g = 0; g < n; ++g) out[g] = tmp[g];
     }
 
-    function _proof(Batch storage b, uint256 idx) internal view returns (bytes32[] memory proof) {
-        uint256 d = PositionalMerkle.depth(b.count);
-        uint256 width = uint256(1) << d;
-        bytes32[] memory level = new bytes32[](width);
-        for (uint256 i = 0; i < b.count; ++i) level[i] = enc.hashLeaf(_made[b.firstMade + i].leaf);
-        proof = new bytes32[](d);
-        for (uint256 k = 0; k < d; ++k) {
-            proof[k] = level[idx ^ 1];
-            width >>= 1;
-            for (uint256 i = 0; i < width; ++i) level[i] = keccak256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
-            idx >>= 1;
-        }
+    function _proof(Batch storage b, uint256 idx) internal view returns (bytes32[] memory) {
+        bytes32[] memory hashes = new bytes32[](b.count);
+        for (uint256 i = 0; i < b.count; ++i) hashes[i] = enc.hashLeaf(_made[b.firstMade + i].leaf);
+        return ProofBuilder.proofOf(hashes, idx);
     }
 
     function withdrawNode() external {
