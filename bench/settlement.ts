@@ -12,17 +12,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import os from "node:os";
-import {
-  createWalletClient,
-  custom,
-  hexToBytes,
-  keccak256,
-  parseEventLogs,
-  parseUnits,
-  toHex,
-  type Address,
-  type Hex,
-} from "viem";
+import { createWalletClient, custom, keccak256, parseEventLogs, parseUnits, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { network } from "hardhat";
 import {
@@ -44,6 +34,7 @@ import {
   type PendingLeaf,
 } from "../agents/lib/batch.ts";
 import { protocolFixture, MODEL, PRICE } from "../test/utils/protocolFixture.ts";
+import { calldataGas } from "../scripts/lib/gas.ts";
 
 const { values } = parseArgs({
   options: {
@@ -67,7 +58,6 @@ const conn = await network.create();
 const f = await protocolFixture({ connection: conn, requesters: 1, validators: 1 });
 const escrowDomain = { chainId: f.chainId, verifyingContract: f.deployed.addresses.PairEscrow };
 
-const calldataGas = (data: Hex): number => hexToBytes(data).reduce((s, b) => s + (b === 0 ? 4 : 16), 0);
 async function gasOf(hash: Hex): Promise<{ all: number; exec: number }> {
   const r = await f.wait(hash);
   const tx = await f.publicClient.getTransaction({ hash });

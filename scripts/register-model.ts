@@ -5,10 +5,10 @@
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { readGgufFileInfo } from "node-llama-cpp";
 import { ZERO32, modelId } from "../agents/lib/encodings.ts";
 import { ConfigError } from "../agents/lib/errors.ts";
 import { sha256File } from "../agents/runtime/modelMaker.ts";
+import { readModelInfo } from "../agents/runtime/ModelStore.ts";
 import { NETWORK_HELP, NETWORK_OPTIONS, connect, deploymentFor, runScript } from "./lib/scriptNetwork.ts";
 
 const { values } = parseArgs({
@@ -38,18 +38,11 @@ runScript(async () => {
   const path = resolve(values.model!);
   let info;
   try {
-    info = await readGgufFileInfo(path, { sourceType: "filesystem", logWarnings: false });
+    info = await readModelInfo(path);
   } catch (cause) {
     throw new ConfigError(`${path} is not a readable GGUF file: ${(cause as Error).message}`, { cause });
   }
-  const meta = info.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
-  const general = (meta.general ?? {}) as { architecture?: string; file_type?: number };
-  const arch = general.architecture ?? "unknown";
-  const ctx = Number(((meta[arch] ?? {}) as { context_length?: number }).context_length ?? 0);
-  const params = (info.fullTensorInfo ?? info.tensorInfo ?? []).reduce(
-    (a, t) => a + t.dimensions.reduce((x: number, y) => x * Number(y), 1),
-    0,
-  );
+  const { architecture: arch, parameters: params, contextLength: ctx, fileType } = info;
   const { sha256, size } = await sha256File(path);
   const id = modelId(sha256);
   const c = await connect(values);
@@ -69,7 +62,7 @@ runScript(async () => {
     {
       family: values.family ?? arch,
       parameterCount: BigInt(params),
-      quantization: general.file_type ?? 0,
+      quantization: fileType ?? 0,
       contextLength: ctx,
       minMemoryMb: Math.ceil((size * 1.2) / 2 ** 20),
       defaultProfileHash: ZERO32,
@@ -79,6 +72,6 @@ runScript(async () => {
   const r = await pub.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new Error(`registerModel reverted (${hash})`);
   console.log(
-    `registered model ${id} (${arch}, ${(params / 1e6).toFixed(1)}M parameters, file_type ${general.file_type}, context ${ctx})`,
+    `registered model ${id} (${arch}, ${(params / 1e6).toFixed(1)}M parameters, file_type ${fileType}, context ${ctx})`,
   );
 });

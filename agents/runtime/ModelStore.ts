@@ -22,6 +22,8 @@ export type ModelInfo = {
   parameters: number;
   /** llama.cpp file type name, e.g. "MOSTLY_Q8_0". */
   quantization: string;
+  /** GGUF `general.file_type` (llama_ftype), as ModelRegistry stores it; null when absent. */
+  fileType: number | null;
   contextLength: number;
   vocabSize: number;
   chatTemplate: string | null;
@@ -93,7 +95,7 @@ export class ModelStore {
     const id = modelId(sha256);
     const known = this.#models.get(id);
     if (known !== undefined) return known;
-    const info = await readInfo(abs);
+    const info = await readModelInfo(abs);
     if (o.trusted !== true) await this.#probe([abs]);
     const rec: ModelRecord = { id, sha256, path: abs, size: statSync(abs).size, info };
     this.#models.set(id, rec);
@@ -212,7 +214,8 @@ export class ModelStore {
   }
 }
 
-async function readInfo(path: string): Promise<ModelInfo> {
+/** Reads a GGUF file's header: architecture, parameter count, quantization, context, vocabulary. */
+export async function readModelInfo(path: string): Promise<ModelInfo> {
   try {
     const i = await readGgufFileInfo(path, { sourceType: "filesystem", logWarnings: false });
     const meta = i.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
@@ -230,6 +233,7 @@ async function readInfo(path: string): Promise<ModelInfo> {
       name: general.name ?? null,
       parameters,
       quantization: ft === undefined ? "unknown" : (GgufFileType[ft] ?? `file_type ${ft}`),
+      fileType: ft ?? null,
       contextLength: archMeta.context_length ?? 0,
       vocabSize: archMeta.vocab_size ?? tok.ggml?.tokens?.length ?? 0,
       chatTemplate: tok.chat_template ?? null,

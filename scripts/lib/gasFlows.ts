@@ -127,7 +127,7 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
   ];
   for (let i = 0; i < 15; i++) made.push(await d.ticketLeaf(i % 2 ? r1 : r2, `gas ${i}`, 8));
   const b1 = await d.commit(made);
-  await rec.record("BatchSettlement.commitBatch", await lastTx(f), "16 leaves, node's first lock");
+  await rec.record("BatchSettlement.commitBatch", b1.hash, "16 leaves, node's first lock");
   // ---- ChallengeGame: a data challenge answered on batch 1
   const v0 = f.validators[0]!;
   const leafIndex = 3;
@@ -266,11 +266,4 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
     { variable: true },
   );
   return rec.snapshot();
-}
-
-async function lastTx(f: Awaited<ReturnType<typeof protocolFixture>>): Promise<Hex> {
-  const block = await f.publicClient.getBlock({ includeTransactions: false });
-  const hash = block.transactions[block.transactions.length - 1];
-  if (!hash) throw new Error("no transaction in the latest block");
-  return hash;
 }

@@ -6,11 +6,12 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { network } from "hardhat";
-import { hexToBytes, keccak256, parseUnits, toHex, type Address, type Hex } from "viem";
+import { keccak256, parseUnits, toHex, type Address, type Hex } from "viem";
 import { bidCommitment, ZERO32, type Voucher } from "../../agents/lib/encodings.ts";
 import { vickreyOutcome, type AuctionBid } from "../../agents/lib/vickrey.ts";
 import { signVoucher, buildTicket, signTicket } from "../../agents/lib/tickets.ts";
 import { deployProtocol } from "../../scripts/lib/deployProtocol.ts";
+import { calldataGas } from "../../scripts/lib/gas.ts";
 
 type Viem = Awaited<ReturnType<typeof network.create>>["viem"];
 
@@ -40,9 +41,7 @@ describe("AuctionMarket vs agents/lib/vickrey.ts, and gas", () => {
   const execGas = async (hash: Hex): Promise<number> => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     const tx = await publicClient.getTransaction({ hash });
-    const data = hexToBytes(tx.input);
-    const calldata = data.reduce((sum, b) => sum + (b === 0 ? 4 : 16), 0);
-    return Number(receipt.gasUsed) - 21_000 - calldata;
+    return Number(receipt.gasUsed) - 21_000 - calldataGas(tx.input);
   };
   const record = async (name: string, hash: Hex): Promise<void> => {
     const g = await execGas(hash);

@@ -118,7 +118,7 @@ export class BatchDriver {
   async commit(
     made: readonly MadeLeaf[],
     payout?: bigint,
-  ): Promise<{ batchId: bigint; header: BatchHeader; batch: BuiltBatch; gas: bigint }> {
+  ): Promise<{ batchId: bigint; header: BatchHeader; batch: BuiltBatch; hash: Hex }> {
     const batch = buildBatch(made.map((m) => m.leaf));
     const declared = payout ?? batch.payout;
     const hash = await this.f.c.settlement.write.commitBatch([batch.root, batch.leaves.length, declared], {
@@ -135,7 +135,7 @@ export class BatchDriver {
       lock: ev.args.lock,
       root: batch.root,
     };
-    return { batchId: ev.args.batchId, header, batch, gas: receipt.gasUsed };
+    return { batchId: ev.args.batchId, header, batch, hash };
   }
 
   /** The signed cumulative voucher of `requester` covering everything made so far. */
