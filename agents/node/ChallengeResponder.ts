@@ -14,7 +14,8 @@ type Log = (level: "debug" | "info" | "warn" | "error", msg: string, extra?: Rec
 export type ChallengeRevealedArgs = {
   batchId?: bigint;
   leafIndex?: number;
-  challenger?: `0x${string}`;
+  /** `challenger << 96 | slot`: what respondToChallenge names the challenge by. */
+  challengeId?: bigint;
   kind?: number;
   deadline?: bigint;
 };
@@ -30,8 +31,25 @@ export type ChallengeResponderOptions = {
 export class ChallengeResponder {
   readonly o: ChallengeResponderOptions;
 
+  /** Challenge ids by `batchId/leafIndex`, from the reveal events (re-read from the chain after a restart). */
+  private readonly ids = new Map<string, bigint>();
+
   constructor(o: ChallengeResponderOptions) {
     this.o = o;
+  }
+
+  /** The id of the challenge on a leaf: from the reveal seen, else from the chain's reveal logs. */
+  private async challengeIdOf(batchId: bigint, leafIndex: number): Promise<bigint | undefined> {
+    const key = `${batchId}/${leafIndex}`;
+    const known = this.ids.get(key);
+    if (known !== undefined) return known;
+    const evs = await this.o.chain.c.game.getEvents.ChallengeRevealed(
+      { batchId, leafIndex },
+      { fromBlock: BigInt(this.o.chain.deployment.deployBlock), toBlock: "latest" },
+    );
+    const id = evs.at(-1)?.args.challengeId;
+    if (id !== undefined) this.ids.set(key, id);
+    return id;
   }
 
   /** Records a revealed challenge if it targets one of this node's batches. */
@@ -39,6 +57,7 @@ export class ChallengeResponder {
     if (a.batchId === undefined || a.leafIndex === undefined) return;
     const b = this.o.store.batchByChainId(a.batchId);
     if (!b) return;
+    if (a.challengeId !== undefined) this.ids.set(`${a.batchId}/${a.leafIndex}`, a.challengeId);
     const added = this.o.store.addChallenge({
       chainBatchId: a.batchId,
       leafIndex: a.leafIndex,
@@ -47,7 +66,8 @@ export class ChallengeResponder {
     });
     if (added) {
       this.o.metrics.challenges.inc({ event: "seen" });
-      this.o.log("warn", `challenge on leaf ${a.batchId}/${a.leafIndex} (kind ${a.kind}) by ${a.challenger}`);
+      const challenger = a.challengeId === undefined ? "?" : `0x${(a.challengeId >> 96n).toString(16).padStart(40, "0")}`;
+      this.o.log("warn", `challenge on leaf ${a.batchId}/${a.leafIndex} (kind ${a.kind}) by ${challenger}`);
     }
   }
 
@@ -66,15 +86,26 @@ export class ChallengeResponder {
         this.o.log("error", `no stored data for challenged leaf ${c.chainBatchId}/${c.leafIndex}`);
         continue;
       }
-      const onChain = await this.o.chain.c.game.read.challengeOf([c.chainBatchId, c.leafIndex]);
-      if (onChain.status !== 1) {
+      const challengeId = await this.challengeIdOf(c.chainBatchId, c.leafIndex);
+      if (challengeId === undefined) {
+        this.o.log("warn", `no reveal found yet for challenge ${c.chainBatchId}/${c.leafIndex}`);
+        continue;
+      }
+      const onChain = await this.o.chain.c.game.read.challengeOf([challengeId]);
+      const sameLeaf = onChain.batchId === c.chainBatchId && onChain.leafIndex === c.leafIndex;
+      if (!sameLeaf || onChain.status !== 1) {
         // Not Open any more (answered before a restart, or closed).
-        this.o.store.setChallengeStatus(c.chainBatchId, c.leafIndex, onChain.status === 4 ? "failed" : "answered");
+        this.o.store.setChallengeStatus(
+          c.chainBatchId,
+          c.leafIndex,
+          sameLeaf && onChain.status === 4 ? "failed" : "answered",
+        );
         continue;
       }
       try {
         const receipt = await this.o.chain.send("respondToChallenge", () =>
           this.o.chain.c.game.write.respondToChallenge([
+            challengeId,
             c.chainBatchId,
             l.header,
             l.leaf,

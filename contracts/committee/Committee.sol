@@ -146,6 +146,7 @@ contract Committee is ICommittee, ProtocolAccess, ReentrancyGuardTransient {
     /// @inheritdoc IDisputeResolver
     /// @dev O(1): fixes round 0's target block; the fee is the committee's share of the bond.
     function openDispute(
+        uint256 challengeId,
         uint256 batchId,
         uint32 leafIndex,
         address node,
@@ -156,10 +157,11 @@ contract Committee is ICommittee, ProtocolAccess, ReentrancyGuardTransient {
     ) external nonReentrant returns (uint256 disputeId) {
         if (msg.sender != address(game)) revert CommitteeOnlyGame(msg.sender);
         uint256 fee =
-            (uint256(game.challengeOf(batchId, leafIndex).bond) *
+            (uint256(game.challengeOf(challengeId).bond) *
                 IChallengeGameShare(address(game)).committeeShareBps()) / BPS;
         disputeId = ++disputeCount;
         Dispute storage d = _disputes[disputeId];
+        d.challengeId = challengeId;
         d.batchId = batchId;
         d.node = node;
         d.leafIndex = leafIndex;
@@ -425,7 +427,7 @@ contract Committee is ICommittee, ProtocolAccess, ReentrancyGuardTransient {
         // INVARIANT: the game hears one verdict per dispute (outcome is set before the call).
         d.outcome = verdict;
         uint256 before = game.creditOf(address(this)) + staking.creditOf(address(this));
-        game.resolveDispute(d.batchId, d.leafIndex, verdict == Outcome.Guilty);
+        game.resolveDispute(d.challengeId, verdict == Outcome.Guilty);
         uint256 received = game.creditOf(address(this)) + staking.creditOf(address(this)) - before;
         uint256 pot = d.pot;
         uint256 weight;

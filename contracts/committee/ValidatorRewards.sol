@@ -8,7 +8,6 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ProtocolAccess} from "../governance/ProtocolAccess.sol";
 import {IValidatorRewards} from "../interfaces/IValidatorRewards.sol";
 import {IChallengeGame} from "../interfaces/IChallengeGame.sol";
-import {Encodings} from "../libraries/Encodings.sol";
 
 /// @title ValidatorRewards
 /// @notice The validators' fee stream, shared per epoch by canary catches (see IValidatorRewards).
@@ -120,11 +119,12 @@ contract ValidatorRewards is IValidatorRewards, ProtocolAccess, ReentrancyGuardT
         if (block.timestamp < at) revert ValidatorRewardsCanaryTooEarly(c, at);
         canary.revealed = true;
         uint256 revealed = ++_revealed;
-        IChallengeGame.Challenge memory ch = game.challengeOf(batchId, leafIndex);
+        address challenger = game.wrongOutputChallengerOf(batchId, leafIndex);
         uint256 e = currentEpoch();
-        // INVARIANT: only a wrong-output challenge of the canary leaf proves the leaf was checked.
-        if (ch.status != IChallengeGame.ChallengeStatus.None && ch.kind == Encodings.CHALLENGE_WRONG_OUTPUT) {
-            catcher = ch.challenger;
+        // INVARIANT: only a wrong-output challenge of the canary leaf proves the leaf was checked
+        // (recorded once the canary node answered it or it timed out).
+        if (challenger != address(0)) {
+            catcher = challenger;
             ++_caught;
             ++_catches[catcher];
             _lastCatchAt[catcher] = revealed;

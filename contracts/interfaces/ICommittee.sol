@@ -55,6 +55,7 @@ interface ICommittee is IDisputeResolver {
 
     /// @notice One dispute. `fee` is fixed at open; `pot` is what coherent members share.
     struct Dispute {
+        uint256 challengeId;
         uint256 batchId;
         address node;
         uint32 leafIndex;

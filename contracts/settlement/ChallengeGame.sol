@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ProtocolAccess} from "../governance/ProtocolAccess.sol";
 import {IChallengeGame} from "../interfaces/IChallengeGame.sol";
@@ -19,10 +20,14 @@ import {PositionalMerkle} from "../libraries/PositionalMerkle.sol";
 
 /// @title ChallengeGame
 /// @notice Challenge-response over batch leaves (see IChallengeGame). Holds challenge bonds; every
-/// bond ends as a credit here: to the node when it answers or wins (its response calldata is
-/// paid for), back to the challenger when the node is silent or loses, back to the committer
-/// when a commitment is never revealed.
-/// @dev Receipts are EIP-712 messages under this contract's domain ("LLMarket", "1").
+/// bond ends as a credit here or back in its slot: to the node when it answers or wins (its
+/// response calldata is paid for), back to the challenger's slot when the node is silent or loses.
+/// @dev A validator's challenges live in reusable slots, one storage word each, keyed by
+/// `challengeId = challenger << 96 | slot`: the word holds the slot's prepaid bond balance and
+/// either a commitment (its top 112 bits and the commit time) or the revealed challenge. Reusing
+/// a word costs 5,000 gas where a fresh one costs 22,100, which is what keeps commit + reveal
+/// under 120k gas (docs/settlement.md). Receipts are EIP-712 messages under this contract's
+/// domain ("LLMarket", "1").
 contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -35,8 +40,18 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
 
     uint256 public constant MIN_WINDOW_SECONDS = 5;
     uint256 public constant MAX_WINDOW_SECONDS = 30 days;
-    uint256 public constant MAX_BOND = 1e30;
+    uint256 public constant MAX_BOND = 1e27;
     uint256 public constant MAX_COMMITTEE_SHARE_BPS = 5_000;
+
+    // Layout of a slot word.
+    uint256 private constant BALANCE_MASK = (1 << 96) - 1; // bits 0-95: prepaid bond balance
+    uint256 private constant STATUS_SHIFT = 96; // 4 bits: ChallengeStatus
+    uint256 private constant KIND_SHIFT = 100; // 4 bits: challenge kind
+    uint256 private constant TIME_SHIFT = 104; // 40 bits: commit time, then response deadline
+    uint256 private constant TAG_SHIFT = 144; // Committed: the commitment's top 112 bits
+    uint256 private constant VERSION_SHIFT = 144; // revealed: 32 bits bond version,
+    uint256 private constant BATCH_SHIFT = 176; // 48 bits batch id,
+    uint256 private constant LEAF_SHIFT = 224; // 32 bits leaf index
 
     IERC20 public immutable token;
     IBatchSettlement public immutable settlement;
@@ -44,36 +59,35 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
     INodeRegistry public immutable nodeRegistry;
     ISettlementEscrow public immutable escrow;
 
+    /// @dev One slot: everything a reveal reads.
+    struct Params {
+        uint128 bond;
+        uint32 bondVersion;
+        uint32 responseWindow;
+        uint16 committeeShareBps;
+    }
+
+    /// @dev A slot word, unpacked.
+    struct Slot {
+        uint256 balance;
+        ChallengeStatus status;
+        uint8 kind;
+        uint256 time;
+        uint32 bondVersion;
+        uint256 batchId;
+        uint32 leafIndex;
+    }
+
     IDisputeResolver public resolver;
-    uint256 public challengeBond;
-    uint256 public responseWindow;
-    uint256 public reclaimDelay;
-    /// @notice Share (bps) of the losing side's bond or slash that pays the dispute's committee.
-    uint256 public committeeShareBps;
+    Params internal _params;
+    /// @notice Bond tokens held: slot balances plus the bonds of open challenges.
     uint256 public bondsHeld;
     uint256 public totalCredits;
 
-    /// @dev One storage slot each: the bond is referenced by the version of the bond parameter
-    /// in force at commit (bonds are fixed at commit even if governance changes the parameter).
-    struct StoredCommit {
-        address challenger;
-        uint64 committedAt;
-        uint32 bondVersion;
-    }
-    struct StoredChallenge {
-        address challenger;
-        uint8 kind;
-        ChallengeStatus status;
-        uint48 deadline;
-        uint32 bondVersion;
-    }
-
-    /// @notice Version of `challengeBond`, incremented on every change.
-    uint32 public bondVersion;
     mapping(uint32 version => uint256 bond) internal _bondAt;
-    mapping(bytes32 commitment => StoredCommit) internal _commits;
-    mapping(uint256 batchId => mapping(uint32 leafIndex => StoredChallenge)) internal _challenges;
+    mapping(uint256 challengeId => uint256 word) internal _slots;
     mapping(uint256 batchId => IBatchSettlement.BatchHeader) internal _disputeHeaders;
+    mapping(uint256 batchId => mapping(uint32 leafIndex => address challenger)) internal _wrongOutput;
     mapping(address account => uint256 amount) public creditOf;
 
     constructor(
@@ -85,7 +99,6 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         ISettlementEscrow escrow_,
         uint256 challengeBond_,
         uint256 responseWindow_,
-        uint256 reclaimDelay_,
         uint256 committeeShareBps_
     ) ProtocolAccess(admin) EIP712("LLMarket", "1") {
         token = token_;
@@ -95,7 +108,6 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         escrow = escrow_;
         _setParam("challengeBond", challengeBond_);
         _setParam("responseWindow", responseWindow_);
-        _setParam("reclaimDelay", reclaimDelay_);
         _setParam("committeeShareBps", committeeShareBps_);
     }
 
@@ -111,86 +123,137 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
     }
 
     function _setParam(bytes32 name, uint256 value) internal {
+        Params memory p = _params;
         if (name == "challengeBond") {
-            challengeBond = _checkParameter(name, challengeBond, value, 0, MAX_BOND);
-            uint32 v = ++bondVersion;
-            _bondAt[v] = value;
+            p.bond = uint128(_checkParameter(name, p.bond, value, 0, MAX_BOND));
+            // Bonds are fixed at reveal even if governance changes the parameter later.
+            p.bondVersion += 1;
+            _bondAt[p.bondVersion] = value;
         } else if (name == "responseWindow") {
-            responseWindow = _checkParameter(name, responseWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
+            p.responseWindow = uint32(
+                _checkParameter(name, p.responseWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS)
+            );
         } else if (name == "committeeShareBps") {
-            committeeShareBps = _checkParameter(name, committeeShareBps, value, 0, MAX_COMMITTEE_SHARE_BPS);
-        } else if (name == "reclaimDelay") {
-            reclaimDelay = _checkParameter(name, reclaimDelay, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
+            p.committeeShareBps = uint16(
+                _checkParameter(name, p.committeeShareBps, value, 0, MAX_COMMITTEE_SHARE_BPS)
+            );
         } else {
             revert ChallengeUnknownParameter(name);
         }
+        _params = p;
     }
 
-    // ------------------------------------------------------------------ commit, reveal, reclaim
+    /// @notice The bond a reveal takes now.
+    function challengeBond() external view returns (uint256) {
+        return _params.bond;
+    }
+
+    /// @notice Version of `challengeBond`, incremented on every change.
+    function bondVersion() external view returns (uint32) {
+        return _params.bondVersion;
+    }
+
+    function responseWindow() external view returns (uint256) {
+        return _params.responseWindow;
+    }
 
     /// @inheritdoc IChallengeGame
-    function commitChallenge(bytes32 commitment) external whenNotPaused nonReentrant {
-        if (_commits[commitment].challenger != address(0)) revert ChallengeCommitmentExists(commitment);
-        uint256 stake = staking.activeStakeOf(msg.sender);
-        uint256 minimum = staking.minValidatorStake();
-        // INVARIANT: only staked validators challenge (a challenge costs the node a response).
-        if (stake < minimum) revert ChallengeNotStakedValidator(msg.sender, stake, minimum);
-        uint256 bond = challengeBond;
-        _commits[commitment] = StoredCommit({
-            challenger: msg.sender,
-            committedAt: uint64(block.timestamp),
-            bondVersion: bondVersion
-        });
-        bondsHeld += bond;
-        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
-        emit ChallengeCommitted(commitment, msg.sender, bond);
+    function committeeShareBps() external view returns (uint256) {
+        return _params.committeeShareBps;
+    }
+
+    // ------------------------------------------------------------------ slots, commit, reveal
+
+    /// @inheritdoc IChallengeGame
+    function fundSlot(uint96 slot, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ChallengeZeroAmount();
+        uint256 id = challengeIdOf(msg.sender, slot);
+        uint256 w = _slots[id];
+        uint256 balance = (w & BALANCE_MASK) + amount;
+        if (balance > BALANCE_MASK) revert ChallengeSlotBalanceTooLow(id, BALANCE_MASK - (w & BALANCE_MASK), amount);
+        _slots[id] = (w & ~BALANCE_MASK) | balance;
+        bondsHeld += amount;
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        emit SlotFunded(id, amount, balance);
+    }
+
+    /// @inheritdoc IChallengeGame
+    function withdrawSlot(uint96 slot, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ChallengeZeroAmount();
+        uint256 id = challengeIdOf(msg.sender, slot);
+        uint256 w = _slots[id];
+        uint256 balance = w & BALANCE_MASK;
+        if (amount > balance) revert ChallengeSlotBalanceTooLow(id, balance, amount);
+        _slots[id] = w - amount;
+        bondsHeld -= amount;
+        token.safeTransfer(msg.sender, amount);
+        emit SlotWithdrawn(id, amount, balance - amount);
+    }
+
+    /// @inheritdoc IChallengeGame
+    function commitChallenge(uint96 slot, bytes32 commitment) external {
+        uint256 id = challengeIdOf(msg.sender, slot);
+        uint256 w = _slots[id];
+        ChallengeStatus st = _statusOf(w);
+        // INVARIANT: a slot holds one live challenge; it is reused only once that one is closed.
+        if (st == ChallengeStatus.Open || st == ChallengeStatus.Disputed) revert ChallengeSlotBusy(id, st);
+        // No bond and no stake check here: an unrevealed commitment costs nobody but its sender.
+        _slots[id] =
+            (w & BALANCE_MASK) |
+            (uint256(ChallengeStatus.Committed) << STATUS_SHIFT) |
+            (block.timestamp << TIME_SHIFT) |
+            ((uint256(commitment) >> TAG_SHIFT) << TAG_SHIFT);
+        emit ChallengeCommitted(id, commitment);
     }
 
     /// @inheritdoc IChallengeGame
     function revealChallenge(
+        uint96 slot,
         uint256 batchId,
         IBatchSettlement.BatchHeader calldata header,
         uint32 leafIndex,
         uint8 kind,
         bytes32 salt
-    ) external nonReentrant {
+    ) external whenNotPaused nonReentrant {
         if (kind > Encodings.CHALLENGE_WRONG_OUTPUT) revert ChallengeBadKind(kind);
-        // INVARIANT: the commitment binds batch, leaf, kind and challenger: a copied commitment or
-        // reveal cannot be used by anyone else or for another leaf.
+        uint256 id = challengeIdOf(msg.sender, slot);
+        uint256 w = _slots[id];
+        // INVARIANT: the commitment binds batch, leaf, kind and challenger, and only the
+        // challenger's own slot holds it: a copied commitment or reveal is useless to anyone else.
         bytes32 commitment = Encodings.challengeCommitment(batchId, leafIndex, kind, msg.sender, salt);
-        StoredCommit memory cc = _commits[commitment];
-        if (cc.challenger == address(0)) revert ChallengeUnknownCommitment(commitment);
+        if (_statusOf(w) != ChallengeStatus.Committed || (w >> TAG_SHIFT) != (uint256(commitment) >> TAG_SHIFT)) {
+            revert ChallengeUnknownCommitment(id, commitment);
+        }
         if (msg.sender == header.node) revert ChallengeSelfChallenge(header.node);
+        // INVARIANT: only staked validators challenge (a challenge costs the node a response).
+        uint256 stake = staking.activeStakeOf(msg.sender);
+        uint256 minimum = staking.minValidatorStake();
+        if (stake < minimum) revert ChallengeNotStakedValidator(msg.sender, stake, minimum);
+        Params memory p = _params;
+        uint256 balance = w & BALANCE_MASK;
+        if (balance < p.bond) revert ChallengeBondNotFunded(id, balance, p.bond);
         // Checks the header, the phase, the index and that the leaf is not challenged yet.
-        settlement.openChallenge(batchId, header, leafIndex, cc.committedAt);
-        delete _commits[commitment];
-        uint64 deadline = uint64(block.timestamp + responseWindow);
-        _challenges[batchId][leafIndex] = StoredChallenge({
-            challenger: msg.sender,
-            kind: kind,
-            status: ChallengeStatus.Open,
-            deadline: uint48(deadline),
-            bondVersion: cc.bondVersion
-        });
-        emit ChallengeRevealed(batchId, leafIndex, msg.sender, kind, deadline);
-    }
-
-    /// @inheritdoc IChallengeGame
-    function reclaimCommitment(bytes32 commitment) external nonReentrant {
-        StoredCommit memory cc = _commits[commitment];
-        if (cc.challenger != msg.sender) revert ChallengeUnknownCommitment(commitment);
-        uint256 at = uint256(cc.committedAt) + reclaimDelay;
-        if (block.timestamp <= at) revert ChallengeCommitmentNotStale(commitment, at);
-        delete _commits[commitment];
-        uint256 bond = _bondAt[cc.bondVersion];
-        _creditBond(msg.sender, bond);
-        emit CommitmentReclaimed(commitment, msg.sender, bond);
+        settlement.openChallenge(batchId, header, leafIndex, (w >> TIME_SHIFT) & type(uint40).max);
+        uint256 deadline = block.timestamp + p.responseWindow;
+        _slots[id] = _pack(
+            Slot({
+                balance: balance - p.bond,
+                status: ChallengeStatus.Open,
+                kind: kind,
+                time: deadline,
+                bondVersion: p.bondVersion,
+                batchId: batchId,
+                leafIndex: leafIndex
+            })
+        );
+        emit ChallengeRevealed(batchId, leafIndex, id, kind, uint64(deadline), p.bond);
     }
 
     // ------------------------------------------------------------------ response and outcomes
 
     /// @inheritdoc IChallengeGame
     function respondToChallenge(
+        uint256 challengeId,
         uint256 batchId,
         IBatchSettlement.BatchHeader calldata header,
         Encodings.Leaf calldata leaf,
@@ -198,100 +261,116 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
         LeafData calldata data
     ) external nonReentrant {
         settlement.checkHeader(batchId, header);
-        StoredChallenge storage c = _challenges[batchId][leaf.index];
-        if (c.status != ChallengeStatus.Open) revert ChallengeWrongStatus(batchId, leaf.index, c.status);
-        if (block.timestamp > c.deadline) revert ChallengeResponseLate(c.deadline, block.timestamp);
+        Slot memory c = _live(challengeId, ChallengeStatus.Open);
+        if (c.batchId != batchId || c.leafIndex != leaf.index) {
+            revert ChallengeWrongLeaf(challengeId, batchId, leaf.index);
+        }
+        if (block.timestamp > c.time) revert ChallengeResponseLate(c.time, block.timestamp);
         bytes32 leafHash = _verifyLeaf(batchId, header, leaf, proof);
         _checkData(batchId, leaf, data);
-        emit ChallengeAnswered(batchId, leaf.index, leafHash);
+        emit ChallengeAnswered(batchId, leaf.index, challengeId, leafHash);
         if (c.kind == Encodings.CHALLENGE_DATA) {
-            _close(batchId, header, leaf.index, c, true, false, VOID_SILENT);
+            _close(challengeId, c, header, true, false, VOID_SILENT);
             return;
         }
+        c.status = ChallengeStatus.Disputed;
+        _slots[challengeId] = _pack(c);
+        _openDispute(challengeId, batchId, header, leaf, leafHash);
+    }
+
+    /// @dev Hands an answered wrong-output challenge to the resolver (the committee).
+    function _openDispute(
+        uint256 challengeId,
+        uint256 batchId,
+        IBatchSettlement.BatchHeader calldata header,
+        Encodings.Leaf calldata leaf,
+        bytes32 leafHash
+    ) internal {
         IDisputeResolver r = resolver;
         if (address(r) == address(0)) revert ChallengeNoResolver();
-        c.status = ChallengeStatus.Disputed;
+        address challenger = _challengerOf(challengeId);
+        _wrongOutput[batchId][leaf.index] = challenger;
         if (_disputeHeaders[batchId].node == address(0)) _disputeHeaders[batchId] = header;
         uint256 disputeId = r.openDispute(
+            challengeId,
             batchId,
             leaf.index,
             header.node,
-            c.challenger,
+            challenger,
             leaf.model,
             leafHash,
             leaf.profile
         );
-        emit DisputeOpened(batchId, leaf.index, address(r), disputeId);
+        emit DisputeOpened(challengeId, batchId, address(r), disputeId);
     }
 
     /// @inheritdoc IChallengeGame
     function slashSilent(
+        uint256 challengeId,
         uint256 batchId,
-        IBatchSettlement.BatchHeader calldata header,
-        uint32 leafIndex
+        IBatchSettlement.BatchHeader calldata header
     ) external nonReentrant {
-        StoredChallenge storage c = _challenges[batchId][leafIndex];
-        if (c.status != ChallengeStatus.Open) revert ChallengeWrongStatus(batchId, leafIndex, c.status);
+        Slot memory c = _live(challengeId, ChallengeStatus.Open);
+        if (c.batchId != batchId) revert ChallengeWrongLeaf(challengeId, batchId, c.leafIndex);
         // INVARIANT: silence is punished only after the whole response window has passed.
-        if (block.timestamp <= c.deadline) revert ChallengeResponseNotLate(c.deadline, block.timestamp);
-        _close(batchId, header, leafIndex, c, false, false, VOID_SILENT);
+        if (block.timestamp <= c.time) revert ChallengeResponseNotLate(c.time, block.timestamp);
+        if (c.kind == Encodings.CHALLENGE_WRONG_OUTPUT) {
+            _wrongOutput[batchId][c.leafIndex] = _challengerOf(challengeId);
+        }
+        _close(challengeId, c, header, false, false, VOID_SILENT);
     }
 
     /// @inheritdoc IChallengeGame
-    function resolveDispute(
-        uint256 batchId,
-        uint32 leafIndex,
-        bool guilty
-    ) external onlyRole(RESOLVER_ROLE) nonReentrant {
-        StoredChallenge storage c = _challenges[batchId][leafIndex];
-        if (c.status != ChallengeStatus.Disputed) revert ChallengeWrongStatus(batchId, leafIndex, c.status);
-        _close(batchId, _disputeHeaders[batchId], leafIndex, c, !guilty, true, VOID_GUILTY);
+    function resolveDispute(uint256 challengeId, bool guilty) external onlyRole(RESOLVER_ROLE) nonReentrant {
+        Slot memory c = _live(challengeId, ChallengeStatus.Disputed);
+        _close(challengeId, c, _disputeHeaders[c.batchId], !guilty, true, VOID_GUILTY);
+    }
+
+    /// @dev The slot's challenge, which must be in status `want`.
+    function _live(uint256 challengeId, ChallengeStatus want) internal view returns (Slot memory c) {
+        c = _unpack(_slots[challengeId]);
+        if (c.status != want) revert ChallengeWrongStatus(challengeId, c.status);
     }
 
     /// @dev Ends a challenge. Cleared: the bond compensates the node. Upheld: the bond returns to
-    /// the challenger and the settlement slashes the node (challenger share) and voids the batch.
-    /// After a dispute, `committeeShareBps` of the losing side's bond (not guilty) or of the slash
-    /// (guilty) pays the resolver, which pays its majority voters; the deciding committee never
-    /// gains from one verdict over the other by more than that fixed share of either side.
+    /// the challenger's slot and the settlement slashes the node (challenger share) and voids the
+    /// batch. After a dispute, `committeeShareBps` of the losing side's bond (not guilty) or of the
+    /// slash (guilty) pays the resolver, which pays its majority voters; the deciding committee
+    /// never gains from one verdict over the other by more than that fixed share of either side.
     function _close(
-        uint256 batchId,
+        uint256 challengeId,
+        Slot memory c,
         IBatchSettlement.BatchHeader memory header,
-        uint32 leafIndex,
-        StoredChallenge storage c,
         bool cleared,
         bool disputed,
         uint8 reason
     ) internal {
         c.status = cleared ? ChallengeStatus.Cleared : ChallengeStatus.Upheld;
-        uint256 share = disputed ? committeeShareBps : 0;
-        address bondTo = _payBond(c, header.node, cleared, disputed, share);
+        uint256 share = disputed ? _params.committeeShareBps : 0;
+        uint256 bond = _bondAt[c.bondVersion];
+        address challenger = _challengerOf(challengeId);
+        address bondTo = cleared ? header.node : challenger;
+        if (cleared) {
+            uint256 toCommittee = disputed ? (bond * share) / 10_000 : 0;
+            _creditBond(bondTo, bond - toCommittee);
+            _creditBond(address(resolver), toCommittee);
+        } else if (c.balance + bond <= BALANCE_MASK) {
+            c.balance += bond; // stays in bondsHeld
+        } else {
+            _creditBond(challenger, bond);
+        }
+        _slots[challengeId] = _pack(c);
         uint256 slashed = settlement.closeChallenge(
-            batchId,
+            c.batchId,
             header,
-            leafIndex,
+            c.leafIndex,
             cleared,
-            c.challenger,
+            challenger,
             disputed ? address(resolver) : address(0),
             share,
             reason
         );
-        emit ChallengeClosed(batchId, leafIndex, c.status, bondTo, _bondAt[c.bondVersion], slashed);
-    }
-
-    /// @dev The bond goes to the node when cleared (less the committee's share after a dispute),
-    /// else back to the challenger.
-    function _payBond(
-        StoredChallenge storage c,
-        address node,
-        bool cleared,
-        bool disputed,
-        uint256 share
-    ) internal returns (address bondTo) {
-        uint256 bond = _bondAt[c.bondVersion];
-        bondTo = cleared ? node : c.challenger;
-        uint256 toCommittee = cleared && disputed ? (bond * share) / 10_000 : 0;
-        _creditBond(bondTo, bond - toCommittee);
-        if (toCommittee != 0) _creditBond(address(resolver), toCommittee);
+        emit ChallengeClosed(c.batchId, c.leafIndex, challengeId, c.status, bondTo, bond, slashed);
     }
 
     /// @inheritdoc IChallengeGame
@@ -365,25 +444,66 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
     }
 
     /// @inheritdoc IChallengeGame
-    function challengeOf(uint256 batchId, uint32 leafIndex) external view returns (Challenge memory) {
-        StoredChallenge memory c = _challenges[batchId][leafIndex];
-        return Challenge(c.challenger, c.kind, c.status, c.deadline, uint128(_bondAt[c.bondVersion]));
+    function challengeIdOf(address challenger, uint96 slot) public pure returns (uint256) {
+        return (uint256(uint160(challenger)) << 96) | slot;
     }
 
     /// @inheritdoc IChallengeGame
-    function commitOf(bytes32 commitment) external view returns (ChallengeCommit memory) {
-        StoredCommit memory c = _commits[commitment];
-        return
-            ChallengeCommit(
-                c.challenger,
-                c.committedAt,
-                uint128(c.challenger == address(0) ? 0 : _bondAt[c.bondVersion])
-            );
+    function challengeOf(uint256 challengeId) external view returns (Challenge memory ch) {
+        Slot memory c = _unpack(_slots[challengeId]);
+        ch.challenger = _challengerOf(challengeId);
+        ch.slot = uint96(challengeId);
+        ch.status = c.status;
+        ch.kind = c.kind;
+        ch.time = uint64(c.time);
+        ch.balance = uint128(c.balance);
+        if (c.status != ChallengeStatus.Committed && c.status != ChallengeStatus.None) {
+            ch.batchId = uint64(c.batchId);
+            ch.leafIndex = c.leafIndex;
+            ch.bond = uint128(_bondAt[c.bondVersion]);
+        }
+    }
+
+    /// @inheritdoc IChallengeGame
+    function wrongOutputChallengerOf(uint256 batchId, uint32 leafIndex) external view returns (address) {
+        return _wrongOutput[batchId][leafIndex];
     }
 
     /// @inheritdoc IChallengeGame
     function receiptDigest(Encodings.Receipt calldata receipt) public view returns (bytes32) {
         return _hashTypedDataV4(Encodings.hashReceipt(receipt));
+    }
+
+    function _challengerOf(uint256 challengeId) internal pure returns (address) {
+        return address(uint160(challengeId >> 96));
+    }
+
+    function _statusOf(uint256 w) internal pure returns (ChallengeStatus) {
+        return ChallengeStatus((w >> STATUS_SHIFT) & 0xf);
+    }
+
+    function _unpack(uint256 w) internal pure returns (Slot memory c) {
+        c.balance = w & BALANCE_MASK;
+        c.status = _statusOf(w);
+        c.kind = uint8((w >> KIND_SHIFT) & 0xf);
+        c.time = (w >> TIME_SHIFT) & type(uint40).max;
+        if (c.status != ChallengeStatus.Committed) {
+            c.bondVersion = uint32(w >> VERSION_SHIFT);
+            c.batchId = uint48(w >> BATCH_SHIFT);
+            c.leafIndex = uint32(w >> LEAF_SHIFT);
+        }
+    }
+
+    /// @dev Packs a revealed challenge (batch ids beyond 48 bits cannot be challenged).
+    function _pack(Slot memory c) internal pure returns (uint256) {
+        return
+            c.balance |
+            (uint256(c.status) << STATUS_SHIFT) |
+            (uint256(c.kind) << KIND_SHIFT) |
+            (uint256(uint40(c.time)) << TIME_SHIFT) |
+            (uint256(c.bondVersion) << VERSION_SHIFT) |
+            (uint256(SafeCast.toUint48(c.batchId)) << BATCH_SHIFT) |
+            (uint256(c.leafIndex) << LEAF_SHIFT);
     }
 
     function _creditBond(address to, uint256 bond) internal {

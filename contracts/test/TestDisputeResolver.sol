@@ -8,6 +8,7 @@ import {IChallengeGame} from "../interfaces/IChallengeGame.sol";
 /// contract replaces it in deployments.
 contract TestDisputeResolver is IDisputeResolver {
     struct Dispute {
+        uint256 challengeId;
         uint256 batchId;
         uint32 leafIndex;
         address node;
@@ -27,6 +28,7 @@ contract TestDisputeResolver is IDisputeResolver {
     }
 
     function openDispute(
+        uint256 challengeId,
         uint256 batchId,
         uint32 leafIndex,
         address node,
@@ -36,13 +38,13 @@ contract TestDisputeResolver is IDisputeResolver {
         bytes32 profile
     ) external returns (uint256 disputeId) {
         if (msg.sender != address(game)) revert OnlyTheGame(msg.sender);
-        disputes.push(Dispute(batchId, leafIndex, node, challenger, model, leafHash, profile));
+        disputes.push(Dispute(challengeId, batchId, leafIndex, node, challenger, model, leafHash, profile));
         return disputes.length - 1;
     }
 
     function decide(uint256 disputeId, bool guilty) external {
         Dispute memory d = disputes[disputeId];
-        game.resolveDispute(d.batchId, d.leafIndex, guilty);
+        game.resolveDispute(d.challengeId, guilty);
     }
 
     function count() external view returns (uint256) {

@@ -30,7 +30,6 @@ export const DEFAULT_PARAMS = {
   disputeTimeSeconds: 1n * DAY,
   graceSeconds: 1n * HOUR,
   thawPeriodSeconds: 3n * DAY,
-  reclaimDelaySeconds: 1n * DAY,
   // Settlement and challenges (docs/economics.md explains the defaults).
   lockFactorBps: 20_000n,
   protocolFeeBps: 200n,
@@ -71,7 +70,6 @@ export const DEMO_PARAMS: Partial<ProtocolParams> = {
   disputeTimeSeconds: 120n,
   graceSeconds: 60n,
   thawPeriodSeconds: 3_600n,
-  reclaimDelaySeconds: 120n,
   drawDelayBlocks: 2n,
   voteCommitSeconds: 20n,
   voteRevealSeconds: 20n,
@@ -202,7 +200,6 @@ export async function deployProtocol(
     escrow.address,
     p.challengeBond,
     p.responseWindowSeconds,
-    p.reclaimDelaySeconds,
     p.committeeShareBps,
   ]);
   await mark("ChallengeGame");

@@ -133,17 +133,23 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
   const leafIndex = 3;
   const cs = keccak256(toHex("challenge salt"));
   const { challengeCommitment } = await import("../../agents/lib/encodings.ts");
+  // A validator prepays bonds into its reusable challenge slots (1: answered, 2: silent, 3: disputed).
+  const bond = await c.game.read.challengeBond();
+  await rec.record("ChallengeGame.fundSlot", await c.game.write.fundSlot([1n, bond], as(v0)), "bond transferred in");
+  for (const slot of [2n, 3n]) await f.wait(await c.game.write.fundSlot([slot, bond], as(v0)));
+  const idOf = (slot: bigint) => c.game.read.challengeIdOf([v0.account.address, slot]);
   await rec.record(
     "ChallengeGame.commitChallenge",
     await c.game.write.commitChallenge(
-      [challengeCommitment(b1.batchId, leafIndex, CHALLENGE_DATA, v0.account.address, cs)],
+      [1n, challengeCommitment(b1.batchId, leafIndex, CHALLENGE_DATA, v0.account.address, cs)],
       as(v0),
     ),
-    "bond transferred in",
+    "into a funded slot",
   );
   await rec.record(
     "ChallengeGame.revealChallenge",
-    await c.game.write.revealChallenge([b1.batchId, b1.header, leafIndex, CHALLENGE_DATA, cs], as(v0)),
+    await c.game.write.revealChallenge([1n, b1.batchId, b1.header, leafIndex, CHALLENGE_DATA, cs], as(v0)),
+    "bond from the slot; the leaf's status word is new",
   );
   const leaf = b1.batch.leaves[leafIndex]!;
   const m = made.find((x) => x.leaf.ref === leaf.ref)!;
@@ -151,6 +157,7 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
     "ChallengeGame.respondToChallenge",
     await c.game.write.respondToChallenge(
       [
+        await idOf(1n),
         b1.batchId,
         b1.header,
         leaf,
@@ -195,15 +202,15 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
   const cs2 = keccak256(toHex("silent salt"));
   await f.wait(
     await c.game.write.commitChallenge(
-      [challengeCommitment(b2.batchId, 0, CHALLENGE_DATA, v0.account.address, cs2)],
+      [2n, challengeCommitment(b2.batchId, 0, CHALLENGE_DATA, v0.account.address, cs2)],
       as(v0),
     ),
   );
-  await f.wait(await c.game.write.revealChallenge([b2.batchId, b2.header, 0, CHALLENGE_DATA, cs2], as(v0)));
+  await f.wait(await c.game.write.revealChallenge([2n, b2.batchId, b2.header, 0, CHALLENGE_DATA, cs2], as(v0)));
   await f.advance(p.responseWindowSeconds + 1n);
   await rec.record(
     "ChallengeGame.slashSilent",
-    await c.game.write.slashSilent([b2.batchId, b2.header, 0]),
+    await c.game.write.slashSilent([await idOf(2n), b2.batchId, b2.header]),
     "slash, void, unlock, reputation",
   );
 
@@ -213,15 +220,16 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
   const cs3 = keccak256(toHex("dispute salt"));
   await f.wait(
     await c.game.write.commitChallenge(
-      [challengeCommitment(b3.batchId, 0, CHALLENGE_WRONG_OUTPUT, v0.account.address, cs3)],
+      [3n, challengeCommitment(b3.batchId, 0, CHALLENGE_WRONG_OUTPUT, v0.account.address, cs3)],
       as(v0),
     ),
   );
-  await f.wait(await c.game.write.revealChallenge([b3.batchId, b3.header, 0, CHALLENGE_WRONG_OUTPUT, cs3], as(v0)));
+  await f.wait(await c.game.write.revealChallenge([3n, b3.batchId, b3.header, 0, CHALLENGE_WRONG_OUTPUT, cs3], as(v0)));
   const open = await rec.record(
     "Committee.openDispute",
     await c.game.write.respondToChallenge(
       [
+        await idOf(3n),
         b3.batchId,
         b3.header,
         b3.batch.leaves[0]!,

@@ -41,9 +41,10 @@ describe("committees on a real chain", () => {
   async function openDispute() {
     const m = await d.ticketLeaf(f.requesters[0]!, "disputed leaf", 6);
     const b = await d.commit([m]);
-    await d.challenge(f.validators[0]!, b.batchId, b.header, 0, CHALLENGE_WRONG_OUTPUT);
+    const { challengeId } = await d.challenge(f.validators[0]!, b.batchId, b.header, 0, CHALLENGE_WRONG_OUTPUT);
     const r = await f.wait(
       await f.c.game.write.respondToChallenge([
+        challengeId,
         b.batchId,
         b.header,
         b.batch.leaves[0]!,
@@ -165,14 +166,26 @@ describe("committees on a real chain", () => {
     // The protocol plants three canary leaves (known-wrong outputs) and commits to them in advance.
     const canaries: { batchId: bigint; salt: `0x${string}` }[] = [];
     for (let k = 0; k < 3; k++) {
-      const b = await d.commit([await d.ticketLeaf(f.requesters[0]!, `canary ${k}`, 4)]);
+      const m = await d.ticketLeaf(f.requesters[0]!, `canary ${k}`, 4);
+      const b = await d.commit([m]);
       const salt = keccak256(toHex(`canary salt ${k}`));
       await f.wait(
         await vr.write.plantCanaries!([[(await vr.read.canaryCommitment!([b.batchId, 0, salt])) as `0x${string}`]]),
       );
       canaries.push({ batchId: b.batchId, salt });
-      // The checking validator re-executes, finds the output wrong and challenges it.
-      await d.challenge(checker, b.batchId, b.header, 0, CHALLENGE_WRONG_OUTPUT);
+      // The checking validator re-executes, finds the output wrong and challenges it; the canary
+      // operator's node answers (which records the leaf's wrong-output challenger on chain).
+      const { challengeId } = await d.challenge(checker, b.batchId, b.header, 0, CHALLENGE_WRONG_OUTPUT);
+      await f.wait(
+        await f.c.game.write.respondToChallenge([
+          challengeId,
+          b.batchId,
+          b.header,
+          b.batch.leaves[0]!,
+          b.batch.tree.proof(0),
+          { prompt: m.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: m.tokens },
+        ]),
+      );
     }
     await f.advance(f.deployed.params.canaryMinRevealDelaySeconds + 1n);
     for (const cn of canaries) await f.wait(await vr.write.revealCanary!([cn.batchId, 0, cn.salt]));

@@ -75,19 +75,20 @@ describe("batch settlement on a real chain", () => {
     const made = [await d.ticketLeaf(r1!, "a", 8), await d.ticketLeaf(r1!, "b", 8)];
     const { batchId, header, batch } = await d.commit(made);
     const validator = f.validators[0]!;
-    await d.challenge(validator, batchId, header, 1, CHALLENGE_DATA);
+    const { challengeId } = await d.challenge(validator, batchId, header, 1, CHALLENGE_DATA);
     expect(await f.c.settlement.read.leafStatusOf([batchId, 1])).toBe(LEAF_STATUS.Held);
     await f.advance(f.deployed.params.responseWindowSeconds + f.deployed.params.revealPeriodSeconds + 1n);
     const before = await total(nodeAddr());
     const escrowBefore = (await f.c.escrow.read.pairOf([r1!.account.address, nodeAddr()])).balance;
-    await f.wait(await f.c.game.write.slashSilent([batchId, header, 1]));
+    await f.wait(await f.c.game.write.slashSilent([challengeId, batchId, header]));
     const lost = before - (await total(nodeAddr()));
     expect(lost >= header.payout).toBe(true);
     expect((await f.c.settlement.read.stateOf([batchId])).voided).toBe(true);
     expect(await f.c.staking.read.lockedOf([nodeAddr()])).toBe(0n);
     await expect(d.settleAll(batchId, header, batch, [r1!])).rejects.toThrow(/SettlementBatchVoided/);
     expect((await f.c.escrow.read.pairOf([r1!.account.address, nodeAddr()])).balance).toBe(escrowBefore);
-    expect(await f.c.game.read.creditOf([validator.account.address])).toBe(f.deployed.params.challengeBond);
+    // The bond is back in the challenger's slot, ready for its next challenge.
+    expect((await f.c.game.read.challengeOf([challengeId])).balance).toBe(f.deployed.params.challengeBond);
   });
 
   it("an equivocating node is slashed from its own signed receipt, with no committee", async () => {
@@ -127,7 +128,7 @@ describe("batch settlement on a real chain", () => {
     for (let i = 0; i < 4; i++) made.push(await d.ticketLeaf(i < 2 ? r1! : r2!, `p${i}`, 4));
     const { batchId, header, batch } = await d.commit(made);
     const target = batch.leaves.findIndex((l) => l.requester === r2!.account.address);
-    await d.challenge(f.validators[0]!, batchId, header, target, CHALLENGE_DATA);
+    const { challengeId } = await d.challenge(f.validators[0]!, batchId, header, target, CHALLENGE_DATA);
     await d.toSettlement(header);
     const [receipt] = await d.settleAll(batchId, header, batch, [r1!, r2!], new Set([target]));
     const [ev] = parseEventLogs({ abi: f.c.settlement.abi, logs: receipt!.logs, eventName: "ChunkSettled" });
@@ -139,6 +140,7 @@ describe("batch settlement on a real chain", () => {
     const m = made.find((x) => x.leaf.ref === leaf.ref)!;
     await f.wait(
       await f.c.game.write.respondToChallenge([
+        challengeId,
         batchId,
         header,
         leaf,

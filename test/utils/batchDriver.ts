@@ -217,16 +217,27 @@ export class BatchDriver {
     return receipts;
   }
 
-  /** Commits and reveals a challenge by `validator`; returns the reveal receipt. */
+  /** Next challenge slot per validator (slots are reused once their challenge closes; tests use fresh ones). */
+  private slots = new Map<Address, bigint>();
+
+  /**
+   * Funds a fresh slot of `validator` with one bond, commits and reveals a challenge from it;
+   * returns the reveal receipt and the challenge id.
+   */
   async challenge(validator: Wallet, batchId: bigint, header: BatchHeader, leafIndex: number, kind: number) {
     const { challengeCommitment } = await import("../../agents/lib/encodings.ts");
+    const who = validator.account.address;
+    const slot = (this.slots.get(who) ?? 0n) + 1n;
+    this.slots.set(who, slot);
+    const game = this.f.c.game;
     const salt = keccak256(toHex(`salt ${batchId} ${leafIndex} ${kind}`));
-    const commitment = challengeCommitment(batchId, leafIndex, kind, validator.account.address, salt);
-    await this.f.wait(await this.f.c.game.write.commitChallenge([commitment], { account: validator.account }));
-    return this.f.wait(
-      await this.f.c.game.write.revealChallenge([batchId, header, leafIndex, kind, salt], {
-        account: validator.account,
-      }),
+    const commitment = challengeCommitment(batchId, leafIndex, kind, who, salt);
+    const bond = await game.read.challengeBond();
+    if (bond > 0n) await this.f.wait(await game.write.fundSlot([slot, bond], { account: validator.account }));
+    await this.f.wait(await game.write.commitChallenge([slot, commitment], { account: validator.account }));
+    const receipt = await this.f.wait(
+      await game.write.revealChallenge([slot, batchId, header, leafIndex, kind, salt], { account: validator.account }),
     );
+    return Object.assign(receipt, { challengeId: await game.read.challengeIdOf([who, slot]) });
   }
 }

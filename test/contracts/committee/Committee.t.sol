@@ -60,7 +60,7 @@ contract CommitteeTest is CommitteeFixture {
 
     function test_openDispute_onlyGame_reverts() public {
         vm.expectRevert(abi.encodeWithSelector(ICommittee.CommitteeOnlyGame.selector, address(this)));
-        committee.openDispute(1, 0, node, validator, MODEL_A, bytes32(0), PROFILE);
+        committee.openDispute(1, 1, 0, node, validator, MODEL_A, bytes32(0), PROFILE);
     }
 
     function test_openDispute_fixesTargetAndFee() public {
@@ -162,7 +162,7 @@ contract CommitteeTest is CommitteeFixture {
         assertEq(game.creditOf(node), BOND - FEE, "node compensated for its response");
         assertEq(committee.creditOf(validator), FEE, "committee share refunded to the challenger");
         assertEq(
-            uint256(game.challengeOf(d.batchId, d.leafIndex).status),
+            uint256(game.challengeOf(d.challengeId).status),
             uint256(IChallengeGame.ChallengeStatus.Cleared),
             "cleared"
         );
@@ -309,8 +309,8 @@ contract CommitteeTest is CommitteeFixture {
         uint256 slashed = nodeStake - staking.activeStakeOf(node);
         assertGe(slashed, h.payout, "slashed at least the payout");
         assertTrue(settlement.stateOf(batchId).voided, "batch voided");
-        assertEq(game.creditOf(validator), BOND, "challenger's bond back");
         ICommittee.Dispute memory d = committee.disputeOf(id);
+        assertEq(game.challengeOf(d.challengeId).balance, BOND, "challenger's bond back in its slot");
         assertEq(uint256(d.outcome), uint256(ICommittee.Outcome.Guilty), "guilty");
         assertEq(d.pot, FEE, "pot = fixed fee");
         assertEq(d.coherentWeight, 5, "five coherent votes");
@@ -463,7 +463,7 @@ contract CommitteeTest is CommitteeFixture {
         committee.appeal(id);
         assertEq(nodeTokens - token.balanceOf(node), APPEAL_FEE, "appeal fee paid");
         assertEq(
-            uint256(game.challengeOf(batchId, 1).status),
+            uint256(game.challengeOf(chId[batchId][1]).status),
             uint256(IChallengeGame.ChallengeStatus.Disputed),
             "game not called yet"
         );
@@ -480,7 +480,7 @@ contract CommitteeTest is CommitteeFixture {
         ICommittee.Dispute memory d = committee.disputeOf(id);
         assertEq(uint256(d.outcome), uint256(ICommittee.Outcome.NotGuilty), "reversed");
         assertEq(
-            uint256(game.challengeOf(batchId, 1).status),
+            uint256(game.challengeOf(chId[batchId][1]).status),
             uint256(IChallengeGame.ChallengeStatus.Cleared),
             "cleared"
         );
@@ -554,9 +554,9 @@ contract CommitteeTest is CommitteeFixture {
         Encodings.Leaf[] memory ls = _leaves(4, 2);
         (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _commit(ls);
         _challenge(batchId, h, 0, Encodings.CHALLENGE_WRONG_OUTPUT);
-        game.respondToChallenge(batchId, h, ls[0], _proof(ls, 0), _data(0));
+        game.respondToChallenge(chId[batchId][0], batchId, h, ls[0], _proof(ls, 0), _data(0));
         _challenge(batchId, h, 1, Encodings.CHALLENGE_WRONG_OUTPUT);
-        game.respondToChallenge(batchId, h, ls[1], _proof(ls, 1), _data(1));
+        game.respondToChallenge(chId[batchId][1], batchId, h, ls[1], _proof(ls, 1), _data(1));
         uint256 a = committee.disputeCount() - 1;
         uint256 b = a + 1;
         _vote(a, _draw(a), 5, 0);

@@ -94,8 +94,8 @@ abstract contract CommitteeFixture is SettlementFixture {
         delete _batchLeaves;
         for (uint256 i; i < ls.length; ++i) _batchLeaves.push(ls[i]);
         (batchId, h) = _commit(ls);
-        _challenge(batchId, h, leafIndex, Encodings.CHALLENGE_WRONG_OUTPUT);
-        game.respondToChallenge(batchId, h, ls[leafIndex], _proof(ls, leafIndex), _data(leafIndex));
+        uint256 cid = _challenge(batchId, h, leafIndex, Encodings.CHALLENGE_WRONG_OUTPUT);
+        game.respondToChallenge(cid, batchId, h, ls[leafIndex], _proof(ls, leafIndex), _data(leafIndex));
         id = committee.disputeCount();
     }
 

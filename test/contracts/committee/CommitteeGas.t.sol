@@ -22,14 +22,14 @@ contract CommitteeGasTest is CommitteeFixture {
         bytes32[] memory proof = _proof(ls, 1);
 
         uint256 g = gasleft();
-        game.respondToChallenge(batchId, h, ls[1], proof, _data(1));
+        game.respondToChallenge(chId[batchId][1], batchId, h, ls[1], proof, _data(1));
         uint256 respond = g - gasleft();
         uint256 id = committee.disputeCount();
 
         // openDispute alone, called as the game would (its bond read returns 0 here).
         vm.prank(address(game));
         g = gasleft();
-        committee.openDispute(batchId, 2, node, validator, MODEL_A, bytes32(0), PROFILE);
+        committee.openDispute(1, batchId, 2, node, validator, MODEL_A, bytes32(0), PROFILE);
         uint256 open = g - gasleft();
 
         _rollPastTarget(id);

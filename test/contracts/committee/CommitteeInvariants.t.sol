@@ -183,7 +183,7 @@ contract CommitteeInvariantsTest is CommitteeFixture, Invariant, IOpener {
         uint256 n = committee.disputeCount();
         for (uint256 id = 1; id <= n; ++id) {
             ICommittee.Dispute memory d = committee.disputeOf(id);
-            IChallengeGame.ChallengeStatus s = game.challengeOf(d.batchId, d.leafIndex).status;
+            IChallengeGame.ChallengeStatus s = game.challengeOf(d.challengeId).status;
             if (d.outcome == ICommittee.Outcome.Pending) {
                 assertEq(uint256(s), uint256(IChallengeGame.ChallengeStatus.Disputed), "still disputed");
             } else if (d.outcome == ICommittee.Outcome.Guilty) {

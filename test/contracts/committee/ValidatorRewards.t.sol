@@ -41,13 +41,18 @@ contract ValidatorRewardsTest is CommitteeFixture {
         uint256 batchId,
         IBatchSettlement.BatchHeader memory h,
         uint32 i,
-        uint8 kind
+        uint8 kind,
+        Encodings.Leaf[] memory ls
     ) internal {
         bytes32 salt = keccak256(abi.encode(who, batchId, i));
+        uint96 slot = _nextSlot++;
+        _fundSlot(who, slot);
         vm.prank(who);
-        game.commitChallenge(Encodings.challengeCommitment(batchId, i, kind, who, salt));
+        game.commitChallenge(slot, Encodings.challengeCommitment(batchId, i, kind, who, salt));
         vm.prank(who);
-        game.revealChallenge(batchId, h, i, kind, salt);
+        game.revealChallenge(slot, batchId, h, i, kind, salt);
+        // The canary operator's node answers, which records a wrong-output challenger per leaf.
+        game.respondToChallenge(game.challengeIdOf(who, slot), batchId, h, ls[i], _proof(ls, i), _data(i));
     }
 
     function test_canaries_catchLazyValidator() public {
@@ -57,17 +62,19 @@ contract ValidatorRewardsTest is CommitteeFixture {
         bytes32[] memory cs = new bytes32[](16);
         uint256[] memory ids = new uint256[](8);
         IBatchSettlement.BatchHeader[] memory hs = new IBatchSettlement.BatchHeader[](8);
+        Encodings.Leaf[][] memory lss = new Encodings.Leaf[][](8);
         for (uint256 k; k < 8; ++k) {
-            (ids[k], hs[k]) = _commit(_leaves(4, 2));
+            lss[k] = _leaves(4, 2);
+            (ids[k], hs[k]) = _commit(lss[k]);
             cs[2 * k] = rewards.canaryCommitment(ids[k], 1, bytes32(k));
             cs[2 * k + 1] = keccak256(abi.encode("decoy", k));
         }
         vm.prank(canaryOp);
         rewards.plantCanaries(cs);
         // The diligent validator samples and catches 6 of 8; the lazy one never checks.
-        for (uint256 k; k < 6; ++k) _challengeAs(diligent, ids[k], hs[k], 1, Encodings.CHALLENGE_WRONG_OUTPUT);
+        for (uint256 k; k < 6; ++k) _challengeAs(diligent, ids[k], hs[k], 1, Encodings.CHALLENGE_WRONG_OUTPUT, lss[k]);
         // A data challenge does not prove the output was checked.
-        _challengeAs(diligent, ids[6], hs[6], 1, Encodings.CHALLENGE_DATA);
+        _challengeAs(diligent, ids[6], hs[6], 1, Encodings.CHALLENGE_DATA, lss[6]);
         vm.prank(canaryOp);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -118,9 +125,10 @@ contract ValidatorRewardsTest is CommitteeFixture {
         uint256[] memory ids = new uint256[](3);
         for (uint256 k; k < 3; ++k) {
             IBatchSettlement.BatchHeader memory h;
-            (ids[k], h) = _commit(_leaves(2, 1));
+            Encodings.Leaf[] memory ls = _leaves(2, 1);
+            (ids[k], h) = _commit(ls);
             cs[k] = rewards.canaryCommitment(ids[k], 0, bytes32(k));
-            _challengeAs(k < 2 ? diligent : other, ids[k], h, 0, Encodings.CHALLENGE_WRONG_OUTPUT);
+            _challengeAs(k < 2 ? diligent : other, ids[k], h, 0, Encodings.CHALLENGE_WRONG_OUTPUT, ls);
         }
         vm.startPrank(canaryOp);
         rewards.plantCanaries(cs);

@@ -234,7 +234,7 @@ contract BatchSettlementTest is SettlementFixture {
         IBatchSettlement.TicketPayment[] memory none = new IBatchSettlement.TicketPayment[](0);
         vm.expectRevert(abi.encodeWithSelector(IBatchSettlement.SettlementLeafNotHeld.selector, id, 3));
         settlement.settleHeldLeaf(id, h, ls[3], p3, pay, none);
-        game.respondToChallenge(id, h, ls[3], p3, _data(3));
+        game.respondToChallenge(chId[id][3], id, h, ls[3], p3, _data(3));
         assertTrue(settlement.stateOf(id).released, "released once cleared");
         settlement.settleHeldLeaf(id, h, ls[3], p3, pay, none);
         assertEq(settlement.stateOf(id).paid, h.payout, "paid in full");
@@ -247,7 +247,7 @@ contract BatchSettlementTest is SettlementFixture {
         Encodings.Leaf[] memory ls = _leaves(2, 2);
         (uint256 id, IBatchSettlement.BatchHeader memory h) = _commit(ls);
         _challenge(id, h, 1, Encodings.CHALLENGE_DATA);
-        game.respondToChallenge(id, h, ls[1], _proof(ls, 1), _data(1));
+        game.respondToChallenge(chId[id][1], id, h, ls[1], _proof(ls, 1), _data(1));
         _open(h);
         settlement.settleChunk(id, h, _chunk(ls));
         assertEq(settlement.stateOf(id).paid, h.payout, "paid with the chunk");
@@ -259,7 +259,7 @@ contract BatchSettlementTest is SettlementFixture {
         (uint256 id, IBatchSettlement.BatchHeader memory h) = _commit(ls);
         _challenge(id, h, 0, Encodings.CHALLENGE_DATA);
         vm.warp(block.timestamp + RESPONSE_WINDOW + 1);
-        game.slashSilent(id, h, 0);
+        game.slashSilent(chId[id][0], id, h);
         bytes32[] memory p = _proof(ls, 1);
         vm.expectRevert(abi.encodeWithSelector(IBatchSettlement.SettlementBatchVoided.selector, id));
         settlement.settleHeldLeaf(
@@ -431,16 +431,16 @@ contract BatchSettlementTest is SettlementFixture {
         IChallengeGame.LeafData memory d = _data(0);
         d.tokens[0] += 1;
         vm.expectRevert();
-        game.respondToChallenge(id, h, ls[0], p0, d);
+        game.respondToChallenge(chId[id][0], id, h, ls[0], p0, d);
         vm.warp(block.timestamp + RESPONSE_WINDOW + 1);
         IChallengeGame.LeafData memory good = _data(0);
         vm.expectRevert();
-        game.respondToChallenge(id, h, ls[0], p0, good);
-        IChallengeGame.Challenge memory c = game.challengeOf(id, 0);
+        game.respondToChallenge(chId[id][0], id, h, ls[0], p0, good);
+        IChallengeGame.Challenge memory c = game.challengeOf(chId[id][0]);
         assertEq(c.challenger, validator, "challenger");
         assertEq(c.bond, BOND, "bond view");
-        assertEq(game.commitOf(bytes32(uint256(1))).challenger, address(0), "no commit");
+        assertEq(c.batchId, id, "batch view");
         vm.expectRevert(); // not the resolver
-        game.resolveDispute(id, 1, true);
+        game.resolveDispute(chId[id][0], true);
     }
 }

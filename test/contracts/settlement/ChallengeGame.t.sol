@@ -73,16 +73,17 @@ contract ChallengeGameTest is SettlementFixture {
         assertEq(uint256(settlement.leafStatusOf(batchId, 2)), uint256(IBatchSettlement.LeafStatus.Held), "held");
         assertEq(settlement.stateOf(batchId).openChallenges, 1, "open");
         Encodings.Leaf[] memory ls = _mem();
-        game.respondToChallenge(batchId, h, ls[2], _proof(ls, 2), _data(2));
+        game.respondToChallenge(chId[batchId][2], batchId, h, ls[2], _proof(ls, 2), _data(2));
         assertEq(
-            uint256(game.challengeOf(batchId, 2).status),
+            uint256(game.challengeOf(chId[batchId][2]).status),
             uint256(IChallengeGame.ChallengeStatus.Cleared),
             "cleared"
         );
         assertEq(uint256(settlement.leafStatusOf(batchId, 2)), uint256(IBatchSettlement.LeafStatus.Cleared), "leaf");
         assertEq(game.creditOf(node), BOND, "bond compensates the node");
         assertEq(settlement.stateOf(batchId).openChallenges, 0, "closed");
-        assertEq(game.bondsHeld(), 0, "no bond left");
+        assertEq(game.bondsHeld(), 0, "no bond left (the slot's one bond went to the node)");
+        assertEq(game.challengeOf(chId[batchId][2]).balance, 0, "slot emptied");
         vm.prank(node);
         game.withdrawCredits();
         assertEq(game.creditOf(node), 0, "withdrawn");
@@ -94,24 +95,24 @@ contract ChallengeGameTest is SettlementFixture {
         Encodings.Leaf[] memory ls = _mem();
         bytes32[] memory p1 = _proof(ls, 1);
         bytes32[] memory p2 = _proof(ls, 2);
-        // Leaf 1's data and proof for the challenge on leaf 2: the challenge on leaf 1 is not open.
+        // Leaf 1's data and proof for the challenge on leaf 2: the challenge names leaf 2.
+        uint256 id2 = chId[batchId][2];
+        vm.expectRevert(abi.encodeWithSelector(IChallengeGame.ChallengeWrongLeaf.selector, id2, batchId, 1));
+        game.respondToChallenge(id2, batchId, h, ls[1], p1, _data(1));
+        // A slot with no challenge in it.
+        uint256 none = game.challengeIdOf(validator, 77);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IChallengeGame.ChallengeWrongStatus.selector,
-                batchId,
-                1,
-                IChallengeGame.ChallengeStatus.None
-            )
+            abi.encodeWithSelector(IChallengeGame.ChallengeWrongStatus.selector, none, IChallengeGame.ChallengeStatus.None)
         );
-        game.respondToChallenge(batchId, h, ls[1], p1, _data(1));
+        game.respondToChallenge(none, batchId, h, ls[1], p1, _data(1));
         // Leaf 2 relabelled with leaf 1's contents fails the proof.
         Encodings.Leaf memory forged = ls[1];
         forged.index = 2;
         vm.expectRevert(abi.encodeWithSelector(IChallengeGame.ChallengeLeafProofInvalid.selector, batchId, 2));
-        game.respondToChallenge(batchId, h, forged, p2, _data(1));
+        game.respondToChallenge(chId[batchId][2], batchId, h, forged, p2, _data(1));
         // The right leaf with another leaf's data fails the input hash.
         vm.expectRevert();
-        game.respondToChallenge(batchId, h, ls[2], p2, _data(1));
+        game.respondToChallenge(chId[batchId][2], batchId, h, ls[2], p2, _data(1));
     }
 
     function test_dataChallenge_silentNode_slashedAtLeastPayoutAndVoided() public {
@@ -119,9 +120,9 @@ contract ChallengeGameTest is SettlementFixture {
         _challenge(batchId, h, 0, Encodings.CHALLENGE_DATA);
         (uint256 freeBefore, uint256 lockedBefore, , ) = staking.stakeOf(node);
         vm.expectRevert();
-        game.slashSilent(batchId, h, 0); // not late yet
+        game.slashSilent(chId[batchId][0], batchId, h); // not late yet
         vm.warp(block.timestamp + RESPONSE_WINDOW + 1);
-        game.slashSilent(batchId, h, 0);
+        game.slashSilent(chId[batchId][0], batchId, h);
         (uint256 freeAfter, uint256 lockedAfter, , ) = staking.stakeOf(node);
         uint256 lost = (freeBefore + lockedBefore) - (freeAfter + lockedAfter);
         uint256 expected = h.payout > 0 && uint256(h.payout) >= 10e18 ? h.payout : 10e18; // minSlash 10e18
@@ -129,7 +130,8 @@ contract ChallengeGameTest is SettlementFixture {
         assertGe(lost, h.payout, "at least the payout");
         assertEq(lockedAfter, 0, "this batch's lock is gone");
         assertTrue(settlement.stateOf(batchId).voided, "voided");
-        assertEq(game.creditOf(validator), BOND, "bond returned");
+        assertEq(game.challengeOf(chId[batchId][0]).balance, BOND, "bond returned to the slot");
+        assertEq(game.bondsHeld(), BOND, "still held for the validator");
         assertEq(staking.creditOf(validator), (lost * SHARE_BPS) / 10_000, "challenger share");
         // The batch can no longer settle and cannot be voided twice.
         vm.expectRevert(abi.encodeWithSelector(IBatchSettlement.SettlementBatchVoided.selector, batchId));
@@ -141,57 +143,116 @@ contract ChallengeGameTest is SettlementFixture {
         (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(2);
         bytes32 salt = keccak256("s");
         bytes32 commitment = Encodings.challengeCommitment(batchId, 1, 0, validator, salt);
+        _fundSlot(validator, 0);
         vm.prank(validator);
-        game.commitChallenge(commitment);
-        // A copier who saw the reveal's salt still reveals a different commitment (bound to its address).
+        game.commitChallenge(0, commitment);
+        // A copier who saw the commitment and the reveal's salt: its own slot can hold the copied
+        // commitment, but the reveal recomputes it with the copier's address.
         address copier = makeAddr("copier");
+        uint256 copierId = game.challengeIdOf(copier, 0);
+        bytes32 asCopier = Encodings.challengeCommitment(batchId, 1, 0, copier, salt);
+        _fundSlot(copier, 0);
+        _stake(copier, 1_000e18);
         vm.prank(copier);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IChallengeGame.ChallengeUnknownCommitment.selector,
-                Encodings.challengeCommitment(batchId, 1, 0, copier, salt)
-            )
-        );
-        game.revealChallenge(batchId, h, 1, 0, salt);
+        game.commitChallenge(0, commitment);
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(IChallengeGame.ChallengeUnknownCommitment.selector, copierId, asCopier));
+        game.revealChallenge(0, batchId, h, 1, 0, salt);
     }
 
-    function test_commitChallenge_unstaked_reverts() public {
+    function test_reveal_unstaked_reverts() public {
+        (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(2);
         address nobody = makeAddr("nobody");
+        bytes32 salt = keccak256("s");
+        _fundSlot(nobody, 0);
+        vm.prank(nobody);
+        game.commitChallenge(0, Encodings.challengeCommitment(batchId, 1, 0, nobody, salt));
         vm.prank(nobody);
         vm.expectRevert(
             abi.encodeWithSelector(IChallengeGame.ChallengeNotStakedValidator.selector, nobody, 0, MIN_VALIDATOR_STAKE)
         );
-        game.commitChallenge(bytes32(uint256(7)));
+        game.revealChallenge(0, batchId, h, 1, 0, salt);
     }
 
-    function test_commitChallenge_duplicate_reverts() public {
+    function test_reveal_unfundedSlot_reverts() public {
+        (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(2);
+        bytes32 salt = keccak256("s");
+        uint256 id = game.challengeIdOf(validator, 9);
         vm.prank(validator);
-        game.commitChallenge(bytes32(uint256(7)));
+        game.commitChallenge(9, Encodings.challengeCommitment(batchId, 1, 0, validator, salt));
         vm.prank(validator);
-        vm.expectRevert(abi.encodeWithSelector(IChallengeGame.ChallengeCommitmentExists.selector, bytes32(uint256(7))));
-        game.commitChallenge(bytes32(uint256(7)));
+        vm.expectRevert(abi.encodeWithSelector(IChallengeGame.ChallengeBondNotFunded.selector, id, 0, BOND));
+        game.revealChallenge(9, batchId, h, 1, 0, salt);
+    }
+
+    function test_commitChallenge_busySlot_reverts_closedSlot_reused() public {
+        (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(4);
+        uint256 id = _challenge(batchId, h, 1, Encodings.CHALLENGE_DATA);
+        uint96 slot = uint96(id);
+        vm.prank(validator);
+        vm.expectRevert(
+            abi.encodeWithSelector(IChallengeGame.ChallengeSlotBusy.selector, id, IChallengeGame.ChallengeStatus.Open)
+        );
+        game.commitChallenge(slot, bytes32(uint256(7)));
+        Encodings.Leaf[] memory ls = _mem();
+        game.respondToChallenge(id, batchId, h, ls[1], _proof(ls, 1), _data(1));
+        // Closed: the slot takes the next challenge once it is funded again.
+        bytes32 salt = keccak256("next");
+        _fundSlot(validator, slot);
+        vm.prank(validator);
+        game.commitChallenge(slot, Encodings.challengeCommitment(batchId, 2, 0, validator, salt));
+        vm.prank(validator);
+        game.revealChallenge(slot, batchId, h, 2, 0, salt);
+        IChallengeGame.Challenge memory c = game.challengeOf(id);
+        assertEq(c.leafIndex, 2, "slot now holds the leaf-2 challenge");
+        assertEq(uint256(c.status), uint256(IChallengeGame.ChallengeStatus.Open), "open");
+        assertEq(c.bond, BOND, "bond held");
+        assertEq(c.balance, 0, "balance spent");
+        // The old leaf-1 answer cannot be replayed against the reused slot.
+        bytes32[] memory p1 = _proof(ls, 1);
+        IChallengeGame.LeafData memory d1 = _data(1);
+        vm.expectRevert(abi.encodeWithSelector(IChallengeGame.ChallengeWrongLeaf.selector, id, batchId, 1));
+        game.respondToChallenge(id, batchId, h, ls[1], p1, d1);
+    }
+
+    function test_withdrawSlot_returnsPrepaidBalanceOnly() public {
+        _fundSlot(validator, 3);
+        uint256 id = game.challengeIdOf(validator, 3);
+        vm.prank(validator);
+        vm.expectRevert(abi.encodeWithSelector(IChallengeGame.ChallengeSlotBalanceTooLow.selector, id, BOND, BOND + 1));
+        game.withdrawSlot(3, BOND + 1);
+        uint256 before = token.balanceOf(validator);
+        vm.prank(validator);
+        game.withdrawSlot(3, BOND);
+        assertEq(token.balanceOf(validator) - before, BOND, "paid out");
+        assertEq(game.bondsHeld(), 0, "nothing held");
+        vm.prank(validator);
+        vm.expectRevert(IChallengeGame.ChallengeZeroAmount.selector);
+        game.fundSlot(3, 0);
     }
 
     function test_reveal_afterRevealPeriod_reverts() public {
         (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(2);
         bytes32 salt = keccak256("s");
+        _fundSlot(validator, 0);
         vm.prank(validator);
-        game.commitChallenge(Encodings.challengeCommitment(batchId, 1, 0, validator, salt));
+        game.commitChallenge(0, Encodings.challengeCommitment(batchId, 1, 0, validator, salt));
         vm.warp(uint256(h.committedAt) + CHALLENGE_WINDOW + REVEAL_PERIOD + 1);
         vm.prank(validator);
         vm.expectRevert();
-        game.revealChallenge(batchId, h, 1, 0, salt);
+        game.revealChallenge(0, batchId, h, 1, 0, salt);
     }
 
     function test_reveal_commitAfterWindow_reverts() public {
         (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(2);
         vm.warp(uint256(h.committedAt) + CHALLENGE_WINDOW + 1);
         bytes32 salt = keccak256("s");
+        _fundSlot(validator, 0);
         vm.prank(validator);
-        game.commitChallenge(Encodings.challengeCommitment(batchId, 1, 0, validator, salt));
+        game.commitChallenge(0, Encodings.challengeCommitment(batchId, 1, 0, validator, salt));
         vm.prank(validator);
         vm.expectRevert();
-        game.revealChallenge(batchId, h, 1, 0, salt);
+        game.revealChallenge(0, batchId, h, 1, 0, salt);
     }
 
     function test_reveal_selfChallenge_reverts() public {
@@ -201,59 +262,50 @@ contract ChallengeGameTest is SettlementFixture {
         vm.prank(node);
         token.approve(address(game), BOND);
         bytes32 salt = keccak256("s");
+        _fundSlot(node, 0);
         vm.prank(node);
-        game.commitChallenge(Encodings.challengeCommitment(batchId, 0, 0, node, salt));
+        game.commitChallenge(0, Encodings.challengeCommitment(batchId, 0, 0, node, salt));
         vm.prank(node);
         vm.expectRevert(abi.encodeWithSelector(IChallengeGame.ChallengeSelfChallenge.selector, node));
-        game.revealChallenge(batchId, h, 0, 0, salt);
+        game.revealChallenge(0, batchId, h, 0, 0, salt);
     }
 
     function test_reveal_sameLeafTwice_reverts() public {
         (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(2);
         _challenge(batchId, h, 1, 0);
         bytes32 salt = keccak256("other");
+        _fundSlot(validator, 0);
         vm.prank(validator);
-        game.commitChallenge(Encodings.challengeCommitment(batchId, 1, 1, validator, salt));
+        game.commitChallenge(0, Encodings.challengeCommitment(batchId, 1, 1, validator, salt));
         vm.prank(validator);
         vm.expectRevert(abi.encodeWithSelector(IBatchSettlement.SettlementLeafAlreadyChallenged.selector, batchId, 1));
-        game.revealChallenge(batchId, h, 1, 1, salt);
+        game.revealChallenge(0, batchId, h, 1, 1, salt);
     }
 
     function test_reveal_badKindAndIndex_revert() public {
         (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(2);
         vm.prank(validator);
         vm.expectRevert(abi.encodeWithSelector(IChallengeGame.ChallengeBadKind.selector, 2));
-        game.revealChallenge(batchId, h, 0, 2, bytes32(0));
+        game.revealChallenge(0, batchId, h, 0, 2, bytes32(0));
         bytes32 salt = keccak256("s");
+        _fundSlot(validator, 0);
         vm.prank(validator);
-        game.commitChallenge(Encodings.challengeCommitment(batchId, 5, 0, validator, salt));
+        game.commitChallenge(0, Encodings.challengeCommitment(batchId, 5, 0, validator, salt));
         vm.prank(validator);
         vm.expectRevert(abi.encodeWithSelector(PositionalMerkle.PositionalMerkleIndexOutOfRange.selector, 5, 2));
-        game.revealChallenge(batchId, h, 5, 0, salt);
+        game.revealChallenge(0, batchId, h, 5, 0, salt);
     }
 
     function test_reveal_wrongHeader_reverts() public {
         (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(2);
         bytes32 salt = keccak256("s");
+        _fundSlot(validator, 0);
         vm.prank(validator);
-        game.commitChallenge(Encodings.challengeCommitment(batchId, 0, 0, validator, salt));
+        game.commitChallenge(0, Encodings.challengeCommitment(batchId, 0, 0, validator, salt));
         h.payout += 1;
         vm.prank(validator);
         vm.expectRevert(abi.encodeWithSelector(IBatchSettlement.SettlementHeaderMismatch.selector, batchId));
-        game.revealChallenge(batchId, h, 0, 0, salt);
-    }
-
-    function test_reclaimCommitment_afterDelay_returnsBond() public {
-        vm.prank(validator);
-        game.commitChallenge(bytes32(uint256(9)));
-        vm.prank(validator);
-        vm.expectRevert();
-        game.reclaimCommitment(bytes32(uint256(9)));
-        vm.warp(block.timestamp + 1 days + 1);
-        vm.prank(validator);
-        game.reclaimCommitment(bytes32(uint256(9)));
-        assertEq(game.creditOf(validator), BOND, "bond back");
-        assertEq(game.bondsHeld(), 0, "nothing held");
+        game.revealChallenge(0, batchId, h, 0, 0, salt);
     }
 
     // ------------------------------------------------------------------ wrong-output disputes
@@ -262,9 +314,9 @@ contract ChallengeGameTest is SettlementFixture {
         (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(4);
         _challenge(batchId, h, 3, Encodings.CHALLENGE_WRONG_OUTPUT);
         Encodings.Leaf[] memory ls = _mem();
-        game.respondToChallenge(batchId, h, ls[3], _proof(ls, 3), _data(3));
+        game.respondToChallenge(chId[batchId][3], batchId, h, ls[3], _proof(ls, 3), _data(3));
         assertEq(
-            uint256(game.challengeOf(batchId, 3).status),
+            uint256(game.challengeOf(chId[batchId][3]).status),
             uint256(IChallengeGame.ChallengeStatus.Disputed),
             "disputed"
         );
@@ -275,14 +327,15 @@ contract ChallengeGameTest is SettlementFixture {
         assertGe(lost, h.payout, "slashed at least the payout");
         assertEq(staking.creditOf(address(resolver)), (lost * COMMITTEE_BPS) / 10_000, "committee share of the slash");
         assertTrue(settlement.stateOf(batchId).voided, "voided");
-        assertEq(game.creditOf(validator), BOND, "bond back to the challenger");
+        assertEq(game.challengeOf(chId[batchId][3]).balance, BOND, "bond back to the challenger's slot");
+        assertEq(game.wrongOutputChallengerOf(batchId, 3), validator, "remembered for canaries");
     }
 
     function test_wrongOutput_notGuilty_bondToNodeAndLeafPayable() public {
         (uint256 batchId, IBatchSettlement.BatchHeader memory h) = _batch(4);
         _challenge(batchId, h, 3, Encodings.CHALLENGE_WRONG_OUTPUT);
         Encodings.Leaf[] memory ls = _mem();
-        game.respondToChallenge(batchId, h, ls[3], _proof(ls, 3), _data(3));
+        game.respondToChallenge(chId[batchId][3], batchId, h, ls[3], _proof(ls, 3), _data(3));
         uint256 before = staking.activeStakeOf(node);
         resolver.decide(0, false);
         assertEq(staking.activeStakeOf(node), before, "no slash");
@@ -295,7 +348,7 @@ contract ChallengeGameTest is SettlementFixture {
 
     function test_resolveDispute_onlyResolver() public {
         vm.expectRevert();
-        game.resolveDispute(1, 0, true);
+        game.resolveDispute(1, true);
     }
 
     function test_wrongOutput_noResolver_reverts() public {
@@ -306,7 +359,7 @@ contract ChallengeGameTest is SettlementFixture {
         Encodings.Leaf[] memory ls = _mem();
         bytes32[] memory p0 = _proof(ls, 0);
         vm.expectRevert(IChallengeGame.ChallengeNoResolver.selector);
-        game.respondToChallenge(batchId, h, ls[0], p0, _data(0));
+        game.respondToChallenge(chId[batchId][0], batchId, h, ls[0], p0, _data(0));
     }
 
     // ------------------------------------------------------------------ committee-free proofs
@@ -419,7 +472,7 @@ contract ChallengeGameTest is SettlementFixture {
         staking.requestUnstake(free); // tries to run with its free stake
         vm.warp(block.timestamp + RESPONSE_WINDOW + 1);
         uint256 before = _total(node);
-        game.slashSilent(batchId, h, 0);
+        game.slashSilent(chId[batchId][0], batchId, h);
         assertGe(before - _total(node), h.payout, "unbonding stake is slashable too");
     }
 

@@ -96,7 +96,6 @@ abstract contract SettlementFixture is CoreFixture {
             ISettlementEscrow(address(escrow)),
             BOND,
             RESPONSE_WINDOW,
-            1 days,
             COMMITTEE_BPS
         );
         resolver = new TestDisputeResolver(game);
@@ -248,13 +247,36 @@ abstract contract SettlementFixture is CoreFixture {
 
     // ------------------------------------------------------------------ challenges
 
-    function _challenge(uint256 batchId, IBatchSettlement.BatchHeader memory h, uint32 leafIndex, uint8 kind) internal {
+    /// @dev The challenge id of each leaf challenged through `_challenge`.
+    mapping(uint256 batchId => mapping(uint32 leafIndex => uint256 id)) internal chId;
+    uint96 internal _nextSlot = 1;
+
+    /// @dev Funds `who`'s slot with one bond (minting and approving as needed).
+    function _fundSlot(address who, uint96 slot) internal {
+        token.faucet(who, BOND);
+        vm.prank(who);
+        token.approve(address(game), type(uint256).max);
+        vm.prank(who);
+        game.fundSlot(slot, BOND);
+    }
+
+    /// @dev Commits and reveals a challenge of leaf `leafIndex` by `validator` from a fresh slot.
+    function _challenge(
+        uint256 batchId,
+        IBatchSettlement.BatchHeader memory h,
+        uint32 leafIndex,
+        uint8 kind
+    ) internal returns (uint256 id) {
+        uint96 slot = _nextSlot++;
+        id = game.challengeIdOf(validator, slot);
         bytes32 salt = keccak256(abi.encode(batchId, leafIndex, kind));
         bytes32 commitment = Encodings.challengeCommitment(batchId, leafIndex, kind, validator, salt);
+        _fundSlot(validator, slot);
         vm.prank(validator);
-        game.commitChallenge(commitment);
+        game.commitChallenge(slot, commitment);
         vm.prank(validator);
-        game.revealChallenge(batchId, h, leafIndex, kind, salt);
+        game.revealChallenge(slot, batchId, h, leafIndex, kind, salt);
+        chId[batchId][leafIndex] = id;
     }
 
     // ------------------------------------------------------------------ signatures

@@ -32,6 +32,7 @@ contract SettlementHandler is Test {
         uint256 firstMade; // index into `made` of the batch's first leaf
         uint256 count;
         bool challenged;
+        uint256 challengeId;
     }
 
     PairEscrow public immutable escrow;
@@ -178,7 +179,8 @@ contract SettlementHandler is Test {
                     id: id,
                     firstMade: first,
                     count: count,
-                    challenged: false
+                    challenged: false,
+                    challengeId: 0
                 })
             );
         } catch {}
@@ -205,13 +207,24 @@ contract SettlementHandler is Test {
         if (b.challenged) return;
         uint32 i = uint32(leafSeed % b.count);
         bytes32 salt = keccak256(abi.encode(bSeed, leafSeed));
+        // One slot per batch; a bond is prepaid into it first (slots keep returned bonds).
+        uint96 slot = uint96(b.id);
+        uint256 id = game.challengeIdOf(validator, slot);
+        uint256 bond = game.challengeBond();
+        if (game.challengeOf(id).balance < bond) {
+            vm.prank(validator);
+            try game.fundSlot(slot, bond) {} catch {
+                return;
+            }
+        }
         vm.prank(validator);
-        try game.commitChallenge(Encodings.challengeCommitment(b.id, i, 0, validator, salt)) {} catch {
+        try game.commitChallenge(slot, Encodings.challengeCommitment(b.id, i, 0, validator, salt)) {} catch {
             return;
         }
         vm.prank(validator);
-        try game.revealChallenge(b.id, b.header, i, 0, salt) {
+        try game.revealChallenge(slot, b.id, b.header, i, 0, salt) {
             b.challenged = true;
+            b.challengeId = id;
         } catch {
             return;
         }
@@ -219,14 +232,15 @@ contract SettlementHandler is Test {
         bytes32[] memory proof = _proof(b, i);
         Made memory m = _made[b.firstMade + i];
         vm.prank(node);
-        game.respondToChallenge(b.id, b.header, m.leaf, proof, m.data);
+        game.respondToChallenge(b.challengeId, b.id, b.header, m.leaf, proof, m.data);
     }
 
-    function slashSilent(uint256 bSeed, uint8 leafSeed) external {
+    function slashSilent(uint256 bSeed) external {
         ++calls;
         if (_batches.length == 0) return;
         Batch storage b = _batches[bSeed % _batches.length];
-        try game.slashSilent(b.id, b.header, uint32(leafSeed % b.count)) {} catch {}
+        if (b.challengeId == 0) return;
+        try game.slashSilent(b.challengeId, b.id, b.header) {} catch {}
     }
 
     /// @notice Settles a batch's single chunk with both requesters' latest vouchers.
