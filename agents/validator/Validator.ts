@@ -110,6 +110,14 @@ export class Validator {
   static async create(config: ValidatorConfig, o: { runtime?: Runtime; log?: LogFn } = {}): Promise<Validator> {
     const log = o.log ?? jsonLogger();
     const chain = await connectChain(config.rpcUrl, config.key, config.deployments, config.pollMs);
+    if (config.fault && chain.chainId !== 31337 && chain.chainId !== 1337)
+      throw new ValidatorStartError(
+        `--fault is refused on chain ${chain.chainId}: it is a test switch for dev chains 31337/1337 only.`,
+      );
+    if (config.fault)
+      log("warning", {
+        message: `FAULT INJECTION ON: ${config.fault.probability} of the leaves that pass will be challenged anyway`,
+      });
     const runtime = o.runtime ?? (await Runtime.create());
     const v = new Validator(config, chain, runtime, o.runtime === undefined, log);
     try {
@@ -452,6 +460,17 @@ export class Validator {
     this.log("checked", { batchId, leafIndex, node: header.node, outcome: r.outcome, mode: r.mode, reason: r.reason });
     if (r.outcome === "cannot-verify")
       this.log("cannot-verify", { batchId, leafIndex, reason: r.reason, action: "not challenged" });
+    // Test-only dishonest challenger (--fault false-challenge:P, dev chains): challenges a leaf that passed.
+    if (r.outcome === "pass" && this.config.fault && Math.random() < this.config.fault.probability) {
+      this.log("fault", { batchId, leafIndex, node: header.node, action: "challenging a leaf that passed" });
+      await this.openChallenge(
+        batchId,
+        header,
+        leafIndex,
+        CHALLENGE_WRONG_OUTPUT,
+        `FAULT INJECTION (passed: ${r.reason})`,
+      );
+    }
     if (failed)
       await this.openChallenge(
         batchId,

@@ -23,6 +23,13 @@ const listen = z
     return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
   });
 
+/** Test-only dishonesty (`--fault false-challenge:P`): dev chains 31337/1337 only (checked at start). */
+export const faultSchema = z
+  .string()
+  .regex(/^false-challenge:(0(\.\d+)?|1(\.0+)?)$/, "must be false-challenge:<probability 0..1>")
+  .transform((s) => ({ kind: "false-challenge" as const, probability: Number(s.slice(s.indexOf(":") + 1)) }));
+export type ValidatorFault = z.infer<typeof faultSchema>;
+
 export const validatorConfigSchema = z
   .object({
     rpcUrl: z.string().url().default("http://127.0.0.1:8545"),
@@ -44,6 +51,7 @@ export const validatorConfigSchema = z
     withdrawEverySeconds: z.coerce.number().int().min(1).default(60),
     rescoreThreads: z.coerce.number().int().min(1).max(256).default(1),
     fromBlock: z.coerce.number().int().nonnegative().optional(),
+    fault: faultSchema.optional(),
   })
   .refine((c) => c.sampleP >= c.sampleFloor, {
     message: "sampleP must be at least sampleFloor",
@@ -196,6 +204,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     env: "LLMARKET_VALIDATOR_FROM_BLOCK",
     help: "first block to scan on a fresh store",
     def: "deployment block",
+  },
+  "--fault": {
+    key: "fault",
+    kind: "string",
+    env: "LLMARKET_VALIDATOR_FAULT",
+    help: "false-challenge:P = test-only dishonest challenger: a share P of leaves that pass are challenged anyway (refused except on dev chains 31337/1337)",
   },
 };
 
