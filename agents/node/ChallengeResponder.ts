@@ -66,7 +66,8 @@ export class ChallengeResponder {
     });
     if (added) {
       this.o.metrics.challenges.inc({ event: "seen" });
-      const challenger = a.challengeId === undefined ? "?" : `0x${(a.challengeId >> 96n).toString(16).padStart(40, "0")}`;
+      const challenger =
+        a.challengeId === undefined ? "?" : `0x${(a.challengeId >> 96n).toString(16).padStart(40, "0")}`;
       this.o.log("warn", `challenge on leaf ${a.batchId}/${a.leafIndex} (kind ${a.kind}) by ${challenger}`);
     }
   }

@@ -36,7 +36,7 @@ import type { ServerType } from "@hono/node-server";
 /** The validator cannot start as configured (stake, models, chain). */
 export class ValidatorStartError extends LLMarketError {}
 
-const STATUS = { None: 0, Open: 1, Disputed: 2, Cleared: 3, Upheld: 4 } as const;
+const STATUS = { None: 0, Open: 1, Disputed: 2, Cleared: 3, Upheld: 4, Committed: 5 } as const;
 const PHASE = { None: 0, Drawing: 1, Commit: 2, Reveal: 3, Appealable: 4, Finalizable: 5, Resolved: 6 } as const;
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 const MAX_LOG_RANGE = 2_000n;
@@ -70,7 +70,6 @@ export class Validator {
     challengeWindow: bigint;
     revealPeriod: bigint;
     responseWindow: bigint;
-    reclaimDelay: bigint;
     bond: bigint;
   };
   port = 0;
@@ -126,17 +125,15 @@ export class Validator {
         v.modelIds.push(rec.id);
         v.profiles.add(runtime.profile({ model: rec.id, threads: 1 }));
       }
-      const [sp, bond, responseWindow, reclaimDelay] = await Promise.all([
+      const [sp, bond, responseWindow] = await Promise.all([
         chain.c.settlement.read.params(),
         chain.c.game.read.challengeBond(),
         chain.c.game.read.responseWindow(),
-        chain.c.game.read.reclaimDelay(),
       ]);
       v.params = {
         challengeWindow: sp.challengeWindow,
         revealPeriod: sp.revealPeriod,
         responseWindow,
-        reclaimDelay,
         bond,
       };
       await v.checkRegistration();
@@ -444,9 +441,8 @@ export class Validator {
       this.store.finishSample(batchId, leafIndex, "voided", null, "the batch was voided before the check");
       return null;
     }
-    const existing = await this.chain.c.game.read.challengeOf([batchId, leafIndex]);
-    if (existing.status !== STATUS.None) {
-      this.store.finishSample(batchId, leafIndex, "already-challenged", null, `challenged by ${existing.challenger}`);
+    if ((await this.chain.c.settlement.read.leafStatusOf([batchId, leafIndex])) !== 0) {
+      this.store.finishSample(batchId, leafIndex, "already-challenged", null, "another validator challenged it first");
       return null;
     }
     const started = Date.now();
@@ -504,20 +500,31 @@ export class Validator {
     return this.store.challenge(commitment)!;
   }
 
-  async #ensureAllowance(): Promise<void> {
+  /** Tops the challenge's slot up to one bond (a reveal takes the bond from the slot). */
+  async #fundSlot(slot: number): Promise<void> {
     const c = this.chain.c;
-    const allowance = await c.token.read.allowance([this.me, c.game.address]);
-    if (allowance >= this.params.bond) return;
+    const id = await c.game.read.challengeIdOf([this.me, BigInt(slot)]);
+    const have = (await c.game.read.challengeOf([id])).balance;
+    if (have >= this.params.bond) return;
+    const need = this.params.bond - have;
     const balance = await c.token.read.balanceOf([this.me]);
-    if (balance < this.params.bond)
+    if (balance < need)
       throw new ValidatorStartError(
         `challenge bond is ${formatUnits(this.params.bond, 18)} tokens, this account holds ${formatUnits(balance, 18)}: fund ${this.me}`,
       );
+    const allowance = await c.token.read.allowance([this.me, c.game.address]);
+    if (allowance < need)
+      await this.send({
+        address: c.token.address,
+        abi: c.token.abi,
+        functionName: "approve",
+        args: [c.game.address, this.params.bond * 100n],
+      });
     await this.send({
-      address: c.token.address,
-      abi: c.token.abi,
-      functionName: "approve",
-      args: [c.game.address, this.params.bond * 100n],
+      address: c.game.address,
+      abi: c.game.abi as Abi,
+      functionName: "fundSlot",
+      args: [BigInt(slot), need],
     });
   }
 
@@ -538,7 +545,7 @@ export class Validator {
     if (patch.disputeId !== undefined) ch.disputeId = patch.disputeId;
   }
 
-  /** Moves one challenge along: commit, reveal, slashSilent, follow the dispute, reclaim. */
+  /** Moves one challenge along: fund its slot, commit, reveal, slashSilent, follow the dispute. */
   async advanceChallenge(ch: ChallengeRow): Promise<void> {
     // One advance per challenge at a time (the check worker and the tick may both get here).
     if (this.#inFlight.has(ch.commitment)) return;
@@ -556,26 +563,30 @@ export class Validator {
     if (!header) return;
     const windowEnd = header.committedAt + this.params.challengeWindow;
     const revealEnd = windowEnd + this.params.revealPeriod;
+    const id = await c.game.read.challengeIdOf([this.me, BigInt(ch.slot)]);
     for (let step = 0; step < 4; step++) {
       const before = ch.state;
-      const onChain = await c.game.read.challengeOf([ch.batchId, ch.leafIndex]);
-      const ours = same(onChain.challenger, this.me) && onChain.status !== STATUS.None;
+      // Our slot holds either this challenge's commitment, the challenge itself once revealed, or
+      // (after it ended) the next one: only a slot naming this leaf speaks for this challenge.
+      const onChain = await c.game.read.challengeOf([id]);
+      const revealedHere =
+        onChain.status !== STATUS.None &&
+        onChain.status !== STATUS.Committed &&
+        onChain.batchId === ch.batchId &&
+        onChain.leafIndex === ch.leafIndex;
       const now = await this.chain.now();
       switch (ch.state) {
         case "new":
         case "committed": {
-          if (ours) {
+          if (revealedHere) {
             this.#set(ch, { state: "revealed" });
             break;
           }
-          const cc = await c.game.read.commitOf([ch.commitment]);
-          const committed = same(cc.challenger, this.me);
           const voided = (await c.settlement.read.stateOf([ch.batchId])).voided;
           if (ch.state === "new") {
-            if (committed) {
-              this.#set(ch, { state: "committed", committedAt: cc.committedAt });
-              break;
-            }
+            // (Re)committing is idempotent: the slot is ours and the commitment the same. After a
+            // crash between the commit and the state write the commit time moves forward, which
+            // only matters if that was in the window's last seconds.
             if (now > windowEnd || voided) {
               this.#set(ch, {
                 state: "expired",
@@ -585,28 +596,20 @@ export class Validator {
               });
               break;
             }
-            await this.#ensureAllowance();
-            try {
-              await this.send({
-                address: c.game.address,
-                abi: c.game.abi as Abi,
-                functionName: "commitChallenge",
-                args: [ch.commitment],
-              });
-            } catch (e) {
-              if (!(e instanceof ChainTxError && e.errorName === "ChallengeCommitmentExists")) throw e;
-            }
-            const after = await c.game.read.commitOf([ch.commitment]);
-            if (same(after.challenger, this.me)) this.#set(ch, { state: "committed", committedAt: after.committedAt });
+            await this.#fundSlot(ch.slot);
+            await this.send({
+              address: c.game.address,
+              abi: c.game.abi as Abi,
+              functionName: "commitChallenge",
+              args: [BigInt(ch.slot), ch.commitment],
+            });
+            const after = await c.game.read.challengeOf([id]);
+            if (after.status === STATUS.Committed) this.#set(ch, { state: "committed", committedAt: after.time });
             break;
           }
           // committed, not yet revealed
-          if (!committed) {
-            this.#set(ch, { state: "reclaimed", reason: "commitment gone without our reveal" });
-            break;
-          }
-          if (onChain.status !== STATUS.None) {
-            this.#set(ch, { state: "unrevealed", reason: `leaf already challenged by ${onChain.challenger}` });
+          if ((await c.settlement.read.leafStatusOf([ch.batchId, ch.leafIndex])) !== 0) {
+            this.#set(ch, { state: "unrevealed", reason: "another validator challenged the leaf first" });
             break;
           }
           if (now > revealEnd || voided) {
@@ -617,48 +620,35 @@ export class Validator {
             break;
           }
           if (now < (ch.committedAt ?? 0n) + BigInt(this.config.revealDelaySeconds)) return;
+          await this.#fundSlot(ch.slot);
           await this.send({
             address: c.game.address,
             abi: c.game.abi as Abi,
             functionName: "revealChallenge",
-            args: [ch.batchId, header, ch.leafIndex, ch.kind, ch.salt],
+            args: [BigInt(ch.slot), ch.batchId, header, ch.leafIndex, ch.kind, ch.salt],
           });
           this.#set(ch, { state: "revealed" });
           break;
         }
         case "revealed":
         case "disputed": {
+          if (!revealedHere) return;
           if (onChain.status === STATUS.Upheld) this.#set(ch, { state: "won", reason: "the node was slashed" });
           else if (onChain.status === STATUS.Cleared)
             this.#set(ch, { state: "lost", reason: "the node answered or won the dispute" });
-          else if (onChain.status === STATUS.Open && now > onChain.deadline) {
+          else if (onChain.status === STATUS.Open && now > onChain.time) {
             await this.send({
               address: c.game.address,
               abi: c.game.abi as Abi,
               functionName: "slashSilent",
-              args: [ch.batchId, header, ch.leafIndex],
+              args: [id, ch.batchId, header],
             });
             this.log("slash-silent", { batchId: ch.batchId, leafIndex: ch.leafIndex, node: header.node });
           } else if (onChain.status === STATUS.Disputed) {
             if (ch.state !== "disputed") this.#set(ch, { state: "disputed" });
-            await this.#followDispute(ch);
+            await this.#followDispute(ch, id);
             return;
           }
-          break;
-        }
-        case "unrevealed": {
-          if (now <= (ch.committedAt ?? 0n) + this.params.reclaimDelay) return;
-          try {
-            await this.send({
-              address: c.game.address,
-              abi: c.game.abi as Abi,
-              functionName: "reclaimCommitment",
-              args: [ch.commitment],
-            });
-          } catch (e) {
-            if (!(e instanceof ChainTxError && e.errorName === "ChallengeUnknownCommitment")) throw e;
-          }
-          this.#set(ch, { state: "reclaimed" });
           break;
         }
         default:
@@ -669,12 +659,12 @@ export class Validator {
   }
 
   /** As a party to a dispute: find its id, call draw when the seed block is past, finalize when due. */
-  async #followDispute(ch: ChallengeRow): Promise<void> {
+  async #followDispute(ch: ChallengeRow, challengeId: bigint): Promise<void> {
     const committee = this.chain.committee;
     if (!committee) return;
     if (ch.disputeId === null) {
       const evs = await this.chain.c.game.getEvents.DisputeOpened(
-        { batchId: ch.batchId, leafIndex: ch.leafIndex },
+        { challengeId, batchId: ch.batchId },
         { fromBlock: BigInt(this.chain.deployment.deployBlock) },
       );
       const ev = evs.at(-1);
@@ -731,7 +721,7 @@ export class Validator {
         const tx = await this.chain.publicClient.getTransaction({ hash: ev.transactionHash });
         const call = decodeFunctionData({ abi: challengeGameAbi, data: tx.input });
         if (call.functionName === "respondToChallenge") {
-          const [, header, leaf, proof, data] = call.args;
+          const [, , header, leaf, proof, data] = call.args;
           const l: Leaf = { ...leaf };
           const d: LeafData = {
             prompt: data.prompt,

@@ -18,13 +18,21 @@ export type ChallengeState =
   | "won" // upheld: the node was slashed
   | "lost" // cleared: the node answered or won
   | "expired" // commit window closed before the commit landed
-  | "unrevealed" // committed but not revealed in time (bond reclaimable)
-  | "reclaimed";
+  | "unrevealed" // committed but not revealed in time (no bond was taken; the slot is free again)
+  | "reclaimed"; // older data directories: a commitment whose bond was taken back
 
-export const TERMINAL_CHALLENGE_STATES: readonly ChallengeState[] = ["won", "lost", "expired", "reclaimed"];
+export const TERMINAL_CHALLENGE_STATES: readonly ChallengeState[] = [
+  "won",
+  "lost",
+  "expired",
+  "unrevealed",
+  "reclaimed",
+];
 
 export type ChallengeRow = {
   commitment: Hex;
+  /** The ChallengeGame slot (of this validator) that carries the challenge; reused once it ends. */
+  slot: number;
   batchId: bigint;
   leafIndex: number;
   kind: number;
@@ -80,7 +88,8 @@ export class ValidatorStore {
       CREATE TABLE IF NOT EXISTS challenges (
         commitment TEXT PRIMARY KEY, batch_id TEXT NOT NULL, leaf_index INTEGER NOT NULL,
         kind INTEGER NOT NULL, salt TEXT NOT NULL, node TEXT NOT NULL, state TEXT NOT NULL,
-        reason TEXT NOT NULL, committed_at TEXT, dispute_id TEXT, updated_at INTEGER NOT NULL);
+        reason TEXT NOT NULL, committed_at TEXT, dispute_id TEXT, updated_at INTEGER NOT NULL,
+        slot INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS votes (
         dispute_id TEXT NOT NULL, round INTEGER NOT NULL, state TEXT NOT NULL, guilty INTEGER,
         salt TEXT, reason TEXT NOT NULL, updated_at INTEGER NOT NULL,
@@ -90,6 +99,10 @@ export class ValidatorStore {
         node TEXT PRIMARY KEY, leaves_seen INTEGER NOT NULL DEFAULT 0,
         leaves_checked INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0);
     `);
+    // Data directories from before challenge slots: add the column (old rows keep slot 0).
+    const cols = this.db.prepare("PRAGMA table_info(challenges)").all() as Row[];
+    if (!cols.some((c) => c.name === "slot"))
+      this.db.exec("ALTER TABLE challenges ADD COLUMN slot INTEGER NOT NULL DEFAULT 0");
   }
 
   close(): void {
@@ -195,12 +208,27 @@ export class ValidatorStore {
 
   // ---------------------------------------------------------------- challenges
 
-  addChallenge(c: Omit<ChallengeRow, "state" | "committedAt" | "disputeId">): void {
+  /** Stores a new challenge (salt first, before anything is sent) in the lowest slot no live challenge uses. */
+  addChallenge(c: Omit<ChallengeRow, "state" | "committedAt" | "disputeId" | "slot">): ChallengeRow {
+    const used = new Set(this.activeChallenges().map((x) => x.slot));
+    let slot = 1;
+    while (used.has(slot)) slot++;
     this.db
       .prepare(
-        "INSERT INTO challenges (commitment, batch_id, leaf_index, kind, salt, node, state, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?)",
+        "INSERT INTO challenges (commitment, batch_id, leaf_index, kind, salt, node, state, reason, updated_at, slot) VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)",
       )
-      .run(c.commitment, c.batchId.toString(), c.leafIndex, c.kind, c.salt, c.node.toLowerCase(), c.reason, Date.now());
+      .run(
+        c.commitment,
+        c.batchId.toString(),
+        c.leafIndex,
+        c.kind,
+        c.salt,
+        c.node.toLowerCase(),
+        c.reason,
+        Date.now(),
+        slot,
+      );
+    return this.challenge(c.commitment)!;
   }
 
   updateChallenge(
@@ -333,6 +361,7 @@ function toSample(r: Row): SampleRow {
 function toChallenge(r: Row): ChallengeRow {
   return {
     commitment: r.commitment as Hex,
+    slot: Number(r.slot),
     batchId: BigInt(r.batch_id as string),
     leafIndex: Number(r.leaf_index),
     kind: Number(r.kind),

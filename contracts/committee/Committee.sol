@@ -157,8 +157,8 @@ contract Committee is ICommittee, ProtocolAccess, ReentrancyGuardTransient {
     ) external nonReentrant returns (uint256 disputeId) {
         if (msg.sender != address(game)) revert CommitteeOnlyGame(msg.sender);
         uint256 fee =
-            (uint256(game.challengeOf(challengeId).bond) *
-                IChallengeGameShare(address(game)).committeeShareBps()) / BPS;
+            (uint256(game.challengeOf(challengeId).bond) * IChallengeGameShare(address(game)).committeeShareBps()) /
+                BPS;
         disputeId = ++disputeCount;
         Dispute storage d = _disputes[disputeId];
         d.challengeId = challengeId;

@@ -134,9 +134,7 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
                 _checkParameter(name, p.responseWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS)
             );
         } else if (name == "committeeShareBps") {
-            p.committeeShareBps = uint16(
-                _checkParameter(name, p.committeeShareBps, value, 0, MAX_COMMITTEE_SHARE_BPS)
-            );
+            p.committeeShareBps = uint16(_checkParameter(name, p.committeeShareBps, value, 0, MAX_COMMITTEE_SHARE_BPS));
         } else {
             revert ChallengeUnknownParameter(name);
         }

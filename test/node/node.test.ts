@@ -165,13 +165,16 @@ describe("node agent", () => {
     const salt = keccak256(toHex("node test challenge"));
     const v = h.validator.account;
     const creditBefore = (await h.c.game.read.creditOf([h.node])) + (await h.c.token.read.balanceOf([h.node]));
+    const bond = await h.c.game.read.challengeBond();
+    await h.wait(await h.c.game.write.fundSlot([1n, bond], { account: v }));
     await h.wait(
-      await h.c.game.write.commitChallenge([challengeCommitment(batchId, 0, 0, v.address, salt)], { account: v }),
+      await h.c.game.write.commitChallenge([1n, challengeCommitment(batchId, 0, 0, v.address, salt)], { account: v }),
     );
-    await h.wait(await h.c.game.write.revealChallenge([batchId, header, 0, 0, salt], { account: v }));
+    await h.wait(await h.c.game.write.revealChallenge([1n, batchId, header, 0, 0, salt], { account: v }));
+    const challengeId = await h.c.game.read.challengeIdOf([v.address, 1n]);
     await h.until(
       "challenge answered",
-      async () => (await h.c.game.read.challengeOf([batchId, 0])).status === STATUS_CLEARED,
+      async () => (await h.c.game.read.challengeOf([challengeId])).status === STATUS_CLEARED,
     );
     await h.until(
       "bond credited",

@@ -102,7 +102,11 @@ contract ChallengeGameTest is SettlementFixture {
         // A slot with no challenge in it.
         uint256 none = game.challengeIdOf(validator, 77);
         vm.expectRevert(
-            abi.encodeWithSelector(IChallengeGame.ChallengeWrongStatus.selector, none, IChallengeGame.ChallengeStatus.None)
+            abi.encodeWithSelector(
+                IChallengeGame.ChallengeWrongStatus.selector,
+                none,
+                IChallengeGame.ChallengeStatus.None
+            )
         );
         game.respondToChallenge(none, batchId, h, ls[1], p1, _data(1));
         // Leaf 2 relabelled with leaf 1's contents fails the proof.
