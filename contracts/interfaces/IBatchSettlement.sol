@@ -134,6 +134,8 @@ interface IBatchSettlement {
     );
     event CreditsWithdrawn(address indexed account, uint256 amount);
     event ChallengeGameSet(address game);
+    /// @notice A challenged leaf's status changed (cleared, upheld, paid). The change to Held at a
+    /// reveal is reported by ChallengeGame's ChallengeRevealed instead (one event per reveal).
     event LeafStatusChanged(uint256 indexed batchId, uint32 indexed leafIndex, LeafStatus status);
     event AuctionMarketSet(address market);
     event RewardPoolSet(address pool);
@@ -227,6 +229,8 @@ interface IBatchSettlement {
     /// @notice Sets a parameter by name (bounded, evented). Only PARAMS_ROLE.
     function setParameter(bytes32 name, uint256 value) external;
 
+    /// @notice The stored header hash: keccak256(abi.encode(header)) with its low 64 bits zeroed
+    /// (the slot keeps the batch's state there).
     function headerHashOf(uint256 batchId) external view returns (bytes32);
     function stateOf(uint256 batchId) external view returns (BatchState memory);
     function leafStatusOf(uint256 batchId, uint32 leafIndex) external view returns (LeafStatus);

@@ -67,12 +67,28 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
     /// @notice Receives each settlement's paid amount and fees as the node's work points (optional).
     IRewardPool public rewardPool;
 
-    Params internal _params;
+    /// @dev The parameters packed so that one slot holds all but minSlash (each is bounded well
+    /// inside its field); `params()` returns them as the ABI's `Params`.
+    struct StoredParams {
+        uint32 challengeWindow;
+        uint32 revealPeriod;
+        uint32 batchCommitLag;
+        uint32 lockFactorBps;
+        uint32 protocolFeeBps;
+        uint32 challengerShareBps;
+        uint32 slashFactorBps;
+        uint128 minSlash;
+    }
+    StoredParams internal _params;
     uint256 public batchCount;
     uint256 public totalCredits;
 
-    mapping(uint256 batchId => bytes32 headerHash) public headerHashOf;
-    mapping(uint256 batchId => BatchState) internal _state;
+    /// @dev One word per batch: the header hash's top 192 bits, then the batch's state in the low
+    /// 64 bits (open challenges: 24 bits, settled chunks: 16, voided: 1, released: 1). commitBatch
+    /// writes it once; challenges and settlement then update a warm, existing slot.
+    mapping(uint256 batchId => uint256 word) internal _batch;
+    mapping(uint256 batchId => uint256 amount) internal _paid;
+    uint256 private constant HASH_MASK = ~uint256(type(uint64).max);
     mapping(uint256 batchId => mapping(uint256 word => uint256 bits)) internal _chunkBits;
     /// @dev Leaf statuses, 4 bits a leaf, 64 leaves a word (a chunk is 4 words): one storage write
     /// per challenge instead of a slot per leaf, and 4 reads per settled chunk.
@@ -154,29 +170,35 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
     }
 
     function _setParam(bytes32 name, uint256 value) internal {
-        Params storage p = _params;
+        StoredParams storage p = _params;
         if (name == "lockFactorBps") {
-            p.lockFactorBps = _checkParameter(name, p.lockFactorBps, value, MIN_LOCK_FACTOR_BPS, MAX_LOCK_FACTOR_BPS);
+            p.lockFactorBps = uint32(
+                _checkParameter(name, p.lockFactorBps, value, MIN_LOCK_FACTOR_BPS, MAX_LOCK_FACTOR_BPS)
+            );
         } else if (name == "challengeWindow") {
-            p.challengeWindow = _checkParameter(name, p.challengeWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
+            p.challengeWindow = uint32(
+                _checkParameter(name, p.challengeWindow, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS)
+            );
         } else if (name == "revealPeriod") {
-            p.revealPeriod = _checkParameter(name, p.revealPeriod, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
+            p.revealPeriod = uint32(
+                _checkParameter(name, p.revealPeriod, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS)
+            );
         } else if (name == "protocolFeeBps") {
-            p.protocolFeeBps = _checkParameter(name, p.protocolFeeBps, value, 0, MAX_FEE_BPS);
+            p.protocolFeeBps = uint32(_checkParameter(name, p.protocolFeeBps, value, 0, MAX_FEE_BPS));
         } else if (name == "challengerShareBps") {
-            p.challengerShareBps = _checkParameter(name, p.challengerShareBps, value, 0, MAX_CHALLENGER_SHARE_BPS);
+            p.challengerShareBps = uint32(
+                _checkParameter(name, p.challengerShareBps, value, 0, MAX_CHALLENGER_SHARE_BPS)
+            );
         } else if (name == "slashFactorBps") {
-            p.slashFactorBps = _checkParameter(
-                name,
-                p.slashFactorBps,
-                value,
-                MIN_SLASH_FACTOR_BPS,
-                MAX_SLASH_FACTOR_BPS
+            p.slashFactorBps = uint32(
+                _checkParameter(name, p.slashFactorBps, value, MIN_SLASH_FACTOR_BPS, MAX_SLASH_FACTOR_BPS)
             );
         } else if (name == "minSlash") {
-            p.minSlash = _checkParameter(name, p.minSlash, value, 0, MAX_BOND);
+            p.minSlash = uint128(_checkParameter(name, p.minSlash, value, 0, MAX_BOND));
         } else if (name == "batchCommitLag") {
-            p.batchCommitLag = _checkParameter(name, p.batchCommitLag, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS);
+            p.batchCommitLag = uint32(
+                _checkParameter(name, p.batchCommitLag, value, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS)
+            );
         } else {
             revert SettlementUnknownParameter(name);
         }
@@ -212,7 +234,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
             lock: uint128(lock),
             root: root
         });
-        headerHashOf[batchId] = keccak256(abi.encode(h));
+        _batch[batchId] = uint256(keccak256(abi.encode(h))) & HASH_MASK;
         emit BatchCommitted(batchId, msg.sender, root, leafCount, payout, uint128(lock), uint64(block.timestamp));
     }
 
@@ -225,8 +247,9 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         Chunk calldata chunk
     ) external whenNotPaused nonReentrant {
         _checkHeader(batchId, header);
-        BatchState memory st = _state[batchId];
+        BatchState memory st = _load(batchId);
         if (st.voided) revert SettlementBatchVoided(batchId);
+        st.paid = uint128(_paid[batchId]);
         _checkSettleOpen(batchId, header);
         uint256 chunks = _chunkCount(header.leafCount);
         uint32 chunkIndex = chunk.index;
@@ -246,7 +269,8 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
             st.paid += uint128(t.paid);
             st.settledChunks += 1;
         }
-        _state[batchId] = st;
+        _save(batchId, st);
+        _paid[batchId] = st.paid;
         uint256 toNode = _distribute(header.node, t);
         emit ChunkSettled(batchId, chunkIndex, t.paid, toNode, t.royalties, t.fees, t.held, t.unpaid);
         _maybeRelease(batchId, header, st, chunks);
@@ -262,8 +286,9 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         TicketPayment[] calldata ticket
     ) external whenNotPaused nonReentrant {
         _checkHeader(batchId, header);
-        BatchState memory st = _state[batchId];
+        BatchState memory st = _load(batchId);
         if (st.voided) revert SettlementBatchVoided(batchId);
+        st.paid = uint128(_paid[batchId]);
         // INVARIANT: only a leaf held back by a since-cleared challenge is paid here, once.
         if (
             _statusOf(batchId, leaf.index) != LeafStatus.Cleared || !_isChunkSettled(batchId, leaf.index / CHUNK_LEAVES)
@@ -279,7 +304,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         unchecked {
             st.paid += uint128(t.paid);
         }
-        _state[batchId] = st;
+        _paid[batchId] = st.paid;
         _distribute(header.node, t);
         emit HeldLeafSettled(batchId, leaf.index, t.paid);
     }
@@ -292,7 +317,7 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
     ) internal {
         if (st.released || st.voided || st.openChallenges != 0 || st.settledChunks != chunks) return;
         st.released = true;
-        _state[batchId] = st;
+        _save(batchId, st);
         uint256 unlocked = staking.unlock(header.node, header.lock);
         emit BatchReleased(batchId, header.node, unlocked);
     }
@@ -507,10 +532,11 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         uint256 committedAt
     ) external onlyRole(CHALLENGE_ROLE) {
         _checkHeader(batchId, header);
-        BatchState memory st = _state[batchId];
+        BatchState memory st = _load(batchId);
         if (st.voided) revert SettlementBatchVoided(batchId);
-        uint256 windowEnd = uint256(header.committedAt) + _params.challengeWindow;
-        uint256 revealEnd = windowEnd + _params.revealPeriod;
+        StoredParams storage p = _params;
+        uint256 windowEnd = uint256(header.committedAt) + p.challengeWindow;
+        uint256 revealEnd = windowEnd + p.revealPeriod;
         // INVARIANT: a challenge was committed inside the window and is revealed before settlement
         // opens, so a chunk never settles a leaf that a timely challenge names.
         if (committedAt > windowEnd || block.timestamp > revealEnd) {
@@ -521,11 +547,11 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         }
         if (_statusOf(batchId, leafIndex) != LeafStatus.None)
             revert SettlementLeafAlreadyChallenged(batchId, leafIndex);
-        _setLeafStatus(batchId, leafIndex, LeafStatus.Held);
+        _writeLeafStatus(batchId, leafIndex, LeafStatus.Held);
         unchecked {
             st.openChallenges += 1;
         }
-        _state[batchId] = st;
+        _save(batchId, st);
     }
 
     /// @inheritdoc IBatchSettlement
@@ -542,11 +568,11 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         _checkHeader(batchId, header);
         LeafStatus ls = _statusOf(batchId, leafIndex);
         if (ls != LeafStatus.Held) revert SettlementLeafNotChallenged(batchId, leafIndex, ls);
-        BatchState memory st = _state[batchId];
+        BatchState memory st = _load(batchId);
         unchecked {
             st.openChallenges -= 1;
         }
-        _state[batchId] = st;
+        _save(batchId, st);
         if (cleared) {
             _setLeafStatus(batchId, leafIndex, LeafStatus.Cleared);
             _maybeRelease(batchId, header, st, _chunkCount(header.leafCount));
@@ -574,11 +600,16 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
     }
 
     function _setLeafStatus(uint256 batchId, uint32 leafIndex, LeafStatus status) internal {
+        _writeLeafStatus(batchId, leafIndex, status);
+        emit LeafStatusChanged(batchId, leafIndex, status);
+    }
+
+    /// @dev Without the event: the hold at a reveal is reported by ChallengeGame's ChallengeRevealed.
+    function _writeLeafStatus(uint256 batchId, uint32 leafIndex, LeafStatus status) internal {
         uint256 shift = (uint256(leafIndex) & 63) << 2;
         mapping(uint256 word => uint256 nibbles) storage words = _statusBits[batchId];
         uint256 w = uint256(leafIndex) >> 6;
         words[w] = (words[w] & ~(uint256(0xf) << shift)) | (uint256(status) << shift);
-        emit LeafStatusChanged(batchId, leafIndex, status);
     }
 
     function _statusOf(uint256 batchId, uint32 leafIndex) internal view returns (LeafStatus) {
@@ -596,12 +627,12 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
         uint256 committeeBps,
         uint8 reason
     ) internal returns (uint256 slashed) {
-        BatchState memory st = _state[batchId];
+        BatchState memory st = _load(batchId);
         if (st.voided) revert SettlementBatchVoided(batchId);
         st.voided = true;
         bool wasReleased = st.released;
         st.released = true;
-        _state[batchId] = st;
+        _save(batchId, st);
         uint256 n = committee == address(0) ? 1 : 2;
         address[] memory who = new address[](n);
         uint256[] memory bps = new uint256[](n);
@@ -655,8 +686,14 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IBatchSettlement
-    function stateOf(uint256 batchId) external view returns (BatchState memory) {
-        return _state[batchId];
+    function stateOf(uint256 batchId) external view returns (BatchState memory st) {
+        st = _load(batchId);
+        st.paid = uint128(_paid[batchId]);
+    }
+
+    /// @inheritdoc IBatchSettlement
+    function headerHashOf(uint256 batchId) external view returns (bytes32) {
+        return bytes32(_batch[batchId] & HASH_MASK);
     }
 
     /// @inheritdoc IBatchSettlement
@@ -671,7 +708,18 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
 
     /// @inheritdoc IBatchSettlement
     function params() external view returns (Params memory) {
-        return _params;
+        StoredParams memory p = _params;
+        return
+            Params({
+                lockFactorBps: p.lockFactorBps,
+                challengeWindow: p.challengeWindow,
+                revealPeriod: p.revealPeriod,
+                protocolFeeBps: p.protocolFeeBps,
+                challengerShareBps: p.challengerShareBps,
+                slashFactorBps: p.slashFactorBps,
+                minSlash: p.minSlash,
+                batchCommitLag: p.batchCommitLag
+            });
     }
 
     /// @inheritdoc IBatchSettlement
@@ -682,9 +730,28 @@ contract BatchSettlement is IBatchSettlement, ProtocolAccess, ReentrancyGuardTra
     // ------------------------------------------------------------------ internals
 
     function _checkHeader(uint256 batchId, BatchHeader calldata header) internal view {
-        bytes32 stored = headerHashOf[batchId];
-        if (stored == bytes32(0)) revert SettlementUnknownBatch(batchId);
-        if (keccak256(abi.encode(header)) != stored) revert SettlementHeaderMismatch(batchId);
+        uint256 stored = _batch[batchId] & HASH_MASK;
+        if (stored == 0) revert SettlementUnknownBatch(batchId);
+        // INVARIANT: 192 bits of the header hash bind the header (2^96 work to find any collision).
+        if (uint256(keccak256(abi.encode(header))) & HASH_MASK != stored) revert SettlementHeaderMismatch(batchId);
+    }
+
+    /// @dev The batch's state flags and counters (not `paid`, which has its own slot).
+    function _load(uint256 batchId) internal view returns (BatchState memory st) {
+        uint256 w = _batch[batchId];
+        st.openChallenges = uint32(w & 0xffffff);
+        st.settledChunks = uint32((w >> 24) & 0xffff);
+        st.voided = (w >> 40) & 1 == 1;
+        st.released = (w >> 41) & 1 == 1;
+    }
+
+    function _save(uint256 batchId, BatchState memory st) internal {
+        _batch[batchId] =
+            (_batch[batchId] & HASH_MASK) |
+            uint256(st.openChallenges) |
+            (uint256(st.settledChunks) << 24) |
+            (st.voided ? 1 << 40 : 0) |
+            (st.released ? 1 << 41 : 0);
     }
 
     function _checkSettleOpen(uint256 batchId, BatchHeader calldata header) internal view {
