@@ -1,10 +1,14 @@
 /**
  * The node agent against a real chain (hardhat node) and real llama.cpp on a generated tiny model:
  * a streamed direct request settled and paid, bad input on every endpoint, a data challenge
- * answered and won, and an auction job won, executed, committed, settled and paid.
+ * answered and won, an auction job won, executed, committed, settled and paid, and hash-only (URI)
+ * jobs: input fetched and checked before bidding, a mismatch refused, an unreachable one given up.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keccak256, parseEventLogs, parseUnits, toHex, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -222,6 +226,81 @@ describe("node agent", () => {
     await h.advance(40);
     await h.until("auction leaf paid", async () => (await h.c.settlement.read.stateOf([batchId])).paid === held);
     expect(await h.c.market.read.heldOf([jobId])).toBe(0n);
+  });
+
+  it("fetches a hash-only job's input from its URI, checks the hash before bidding, refuses a mismatch, and is paid", async () => {
+    const model = (await h.request(url)).model;
+    const good = { prompt: "Input behind a URI", stop: [], seed: 7 };
+    const goodHash = inputHash({ prompt: good.prompt, maxTokens: 10, stop: [], seed: 7n });
+    // A real HTTP server on 127.0.0.1 serves the good document; anything else is 404.
+    const server = createServer((req, res) => {
+      if (req.url === "/job-input.json")
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(good));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // A file whose content is not what the job's hash commits to.
+    const wrongFile = join(h.dir, "wrong-input.json");
+    writeFileSync(wrongFile, JSON.stringify({ prompt: "Not the committed prompt", seed: 7 }));
+    try {
+      const t0 = await h.now();
+      const params = {
+        modelId: model,
+        maxTokens: 10,
+        reservePricePerToken: 10n ** 15n,
+        minReputation: 0n,
+        commitDuration: 30,
+        revealDuration: 30,
+        deliveryDeadline: Number(t0 + 600n),
+      };
+      const postUri = async (uri: string) => {
+        const rc = await h.wait(
+          await h.c.market.write.postJobWithUri([params, goodHash, uri], { account: h.req2.account }),
+        );
+        return parseEventLogs({ abi: h.c.market.abi, logs: rc.logs, eventName: "JobPosted" })[0]!.args.jobId;
+      };
+      const okJob = await postUri(`${base}/job-input.json`);
+      const wrongJob = await postUri(pathToFileURL(wrongFile).href);
+      const goneJob = await postUri(`${base}/missing.json`);
+
+      await h.until(
+        "bid committed on the URI job",
+        async () => (await h.c.market.read.bidOf([okJob, h.node]))[2] === 1,
+      );
+      const refused = await h.until("mismatch refused", async () =>
+        agent.store.job(wrongJob)?.status === "refused" ? agent.store.job(wrongJob) : undefined,
+      );
+      expect(refused.note).toMatch(/not the posted inputHash/);
+      expect((await h.c.market.read.bidOf([wrongJob, h.node]))[2]).toBe(0);
+      expect(agent.store.job(goneJob)?.status).toBe("fetching");
+      expect(agent.store.job(okJob)?.input).toEqual({ prompt: good.prompt, stop: [], seed: 7n });
+
+      await h.advance(31);
+      await h.until("bid revealed", async () => (await h.c.market.read.bidOf([okJob, h.node]))[2] === 2);
+      await h.until("unreachable job given up", async () => agent.store.job(goneJob)?.status === "lost");
+      expect((await h.c.market.read.bidOf([goneJob, h.node]))[2]).toBe(0);
+      await h.advance(31);
+      await h.until("URI job delivered", async () => (await h.c.market.read.getJob([okJob])).status === 2, 90_000);
+      const output = (await (await fetch(`${url}/v1/jobs/${okJob}/output`)).json()) as {
+        prompt: string;
+        tokens: number[];
+      };
+      expect(output.prompt).toBe(good.prompt);
+      expect(output.tokens.length).toBeGreaterThan(0);
+      const held = await h.c.market.read.heldOf([okJob]);
+      expect(held).toBeGreaterThan(0n);
+      const batchId = await waitBatchOf(toHex(okJob, { size: 32 }));
+      await h.advance(40);
+      await h.until("URI job's leaf paid", async () => (await h.c.market.read.heldOf([okJob])) === 0n);
+      expect((await h.c.settlement.read.stateOf([batchId])).paid).toBeGreaterThanOrEqual(held);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/llmarket_node_auction_events_total\{event="input_refused"\} 1/);
+      expect(metrics).toMatch(/llmarket_node_auction_events_total\{event="input_fetched"\} 1/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it("serves a chat completion and, with no voucher for it, is paid through its own ticket", async () => {
