@@ -41,8 +41,8 @@ Options:
   --max-minutes M      stop generating after M minutes, then write the report of what is done
   -h, --help           this help
 
-Work order: the reference setting with its corruptions first, then the other single-thread
-settings, then threads 2 (the slowest here: see docs/verification.md). SIGINT/SIGTERM finish the
+Work order: the single-thread settings leaf by leaf (the reference with its corruptions, then the
+others on the same input), then threads 2 (the slowest here: see docs/verification.md). SIGINT/SIGTERM finish the
 leaf in progress, write the report and exit; --resume continues later.`;
 
 const { values } = parseArgs({
@@ -297,78 +297,88 @@ if (!values.report) {
   process.on("SIGINT", () => (stopRequested = true));
   process.on("SIGTERM", () => (stopRequested = true));
 
-  const totalUnits = RUN_ORDER.length * LEAVES;
-  let lastProgress = 0;
-  for (const st of RUN_ORDER) {
+  const runUnit = async (st: Setting, i: number): Promise<void> => {
     const p = profileFor(mBase, st);
-    const t0 = Date.now();
-    let doneHere = 0;
-    let doneBefore = 0;
-    for (let i = 0; i < LEAVES; i++) if (units.has(key(st.name, i))) doneBefore++;
-    for (let i = 0; i < LEAVES && !stopRequested; i++) {
-      if (units.has(key(st.name, i))) continue;
-      if (Date.now() - runStarted > MAX_MS) {
-        stopRequested = true;
-        break;
+    const u0 = performance.now();
+    const inp = input(i);
+    const r = await rt.generate(p, inp);
+    const rows: Row[] = [];
+    const unit: Unit = { setting: st.name, i, ms: 0, rows };
+    if (st === REFERENCE) {
+      unit.ids = r.tokens;
+      rows.push(summarize("honest", st.name, await rescore(inp, r.tokens)));
+      // Corruptions of the reference leaf (leaves too short for statistics are exact-mode territory).
+      if (r.tokens.length >= MIN_RESCORE_TOKENS) {
+        rows.push(summarize("substituted_5pct", st.name, await rescore(inp, substitute(i, r.tokens))));
+        if (r.tokens.length === TOKENS)
+          rows.push(summarize("truncated", st.name, await rescore(inp, r.tokens.slice(0, Math.floor(TOKENS / 2)))));
+        const q4 = await rt.generate(profileFor(mQ4, corruptSetting), inp);
+        if (q4.tokens.length >= MIN_RESCORE_TOKENS)
+          rows.push(summarize("other_quant_q4_0", st.name, await rescore(inp, q4.tokens)));
+        const om = await rt.generate(profileFor(mOther, corruptSetting), inp);
+        if (om.tokens.length >= MIN_RESCORE_TOKENS)
+          rows.push(summarize("other_model", st.name, await rescore(inp, om.tokens)));
       }
-      const u0 = performance.now();
-      const inp = input(i);
-      const r = await rt.generate(p, inp);
-      const rows: Row[] = [];
-      const unit: Unit = { setting: st.name, i, ms: 0, rows };
-      if (st === REFERENCE) {
-        unit.ids = r.tokens;
-        rows.push(summarize("honest", st.name, await rescore(inp, r.tokens)));
-        // Corruptions of the reference leaf (leaves too short for statistics are exact-mode territory).
-        if (r.tokens.length >= MIN_RESCORE_TOKENS) {
-          rows.push(summarize("substituted_5pct", st.name, await rescore(inp, substitute(i, r.tokens))));
-          if (r.tokens.length === TOKENS)
-            rows.push(summarize("truncated", st.name, await rescore(inp, r.tokens.slice(0, Math.floor(TOKENS / 2)))));
-          const q4 = await rt.generate(profileFor(mQ4, corruptSetting), inp);
-          if (q4.tokens.length >= MIN_RESCORE_TOKENS)
-            rows.push(summarize("other_quant_q4_0", st.name, await rescore(inp, q4.tokens)));
-          const om = await rt.generate(profileFor(mOther, corruptSetting), inp);
-          if (om.tokens.length >= MIN_RESCORE_TOKENS)
-            rows.push(summarize("other_model", st.name, await rescore(inp, om.tokens)));
-        }
+    } else {
+      unit.ids = r.tokens;
+      // The reference leaf is missing when the reference runs in another process (--settings).
+      const ref = units.get(key(REFERENCE.name, i));
+      const identical = ref?.ids !== undefined && sameIds(r.tokens, ref.ids);
+      const refRow = ref?.rows.find((x) => x.kind === "honest");
+      // The validator's re-score depends only on (input, token ids): a leaf identical to the
+      // reference's has the reference's stats. Every SPOT_CHECK_EVERY-th one is re-scored anyway.
+      if (identical && refRow !== undefined && i % SPOT_CHECK_EVERY !== 0) {
+        rows.push({ ...refRow, setting: st.name, reused: true });
       } else {
-        unit.ids = r.tokens;
-        // The reference leaf is missing when the reference runs in another process (--settings).
-        const ref = units.get(key(REFERENCE.name, i));
-        const identical = ref?.ids !== undefined && sameIds(r.tokens, ref.ids);
-        const refRow = ref?.rows.find((x) => x.kind === "honest");
-        // The validator's re-score depends only on (input, token ids): a leaf identical to the
-        // reference's has the reference's stats. Every SPOT_CHECK_EVERY-th one is re-scored anyway.
-        if (identical && refRow !== undefined && i % SPOT_CHECK_EVERY !== 0) {
-          rows.push({ ...refRow, setting: st.name, reused: true });
-        } else {
-          const row = { ...summarize("honest", st.name, await rescore(inp, r.tokens)), reused: false };
-          rows.push(row);
-          if (identical && refRow !== undefined) {
-            const strip = (x: Row) => JSON.stringify([x.tokens, x.ranks, x.meanLogProb, x.eosRank]);
-            unit.spotCheck = strip(row) === strip(refRow);
-            if (!unit.spotCheck)
-              process.stderr.write(`SPOT CHECK FAILED: ${st.name} leaf ${i} re-scored differently\n`);
-          }
+        const row = { ...summarize("honest", st.name, await rescore(inp, r.tokens)), reused: false };
+        rows.push(row);
+        if (identical && refRow !== undefined) {
+          const strip = (x: Row) => JSON.stringify([x.tokens, x.ranks, x.meanLogProb, x.eosRank]);
+          unit.spotCheck = strip(row) === strip(refRow);
+          if (!unit.spotCheck) process.stderr.write(`SPOT CHECK FAILED: ${st.name} leaf ${i} re-scored differently\n`);
         }
       }
-      unit.ms = Math.round(performance.now() - u0);
-      appendFileSync(CHECKPOINT, `${JSON.stringify(unit)}\n`);
-      units.set(key(st.name, i), unit);
-      doneHere++;
+    }
+    unit.ms = Math.round(performance.now() - u0);
+    appendFileSync(CHECKPOINT, `${JSON.stringify(unit)}\n`);
+    units.set(key(st.name, i), unit);
+  };
+
+  // Single-thread settings are interleaved leaf by leaf (a run stopped early has as many leaves of
+  // each); multi-thread ones, the slowest here, come after.
+  const groups = [RUN_ORDER.filter((s) => s.threads === 1), RUN_ORDER.filter((s) => s.threads > 1)].filter(
+    (g) => g.length > 0,
+  );
+  const totalUnits = RUN_ORDER.length * LEAVES;
+  const doneOf = (g: Setting[]) =>
+    g.reduce((a, st) => a + [...Array(LEAVES).keys()].filter((i) => units.has(key(st.name, i))).length, 0);
+  const fmt = (sec: number) => (sec < 3600 ? `${Math.round(sec / 60)} min` : `${(sec / 3600).toFixed(1)} h`);
+  let lastProgress = 0;
+  for (const g of groups) {
+    const names = g.map((x) => x.name).join("+");
+    const t0 = Date.now();
+    const before = doneOf(g);
+    let doneHere = 0;
+    for (let i = 0; i < LEAVES && !stopRequested; i++) {
+      for (const st of g) {
+        if (units.has(key(st.name, i)) || stopRequested) continue;
+        if (Date.now() - runStarted > MAX_MS) {
+          stopRequested = true;
+          break;
+        }
+        await runUnit(st, i);
+        doneHere++;
+      }
       const now = Date.now();
-      if (now - lastProgress > 15_000 || doneBefore + doneHere === LEAVES) {
+      if (now - lastProgress > 15_000 || i === LEAVES - 1) {
         lastProgress = now;
         const rate = doneHere / Math.max(0.001, (now - t0) / 1000);
-        const left = LEAVES - doneBefore - doneHere;
-        const eta = left / Math.max(rate, 1e-9);
-        const fmt = (s: number) => (s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
-        let all = 0;
-        for (const s of RUN_ORDER) for (let j = 0; j < LEAVES; j++) if (units.has(key(s.name, j))) all++;
+        const left = g.length * LEAVES - before - doneHere;
+        const all = doneOf(RUN_ORDER);
         process.stderr.write(
-          `[${new Date().toISOString().slice(11, 19)}] ${st.name}: ${doneBefore + doneHere}/${LEAVES} leaves, ` +
-            `${rate.toFixed(2)} leaves/s, ETA ${fmt(eta)} for this setting; all settings ${all}/${totalUnits}; ` +
-            `load ${loadavg()[0]!.toFixed(1)}\n`,
+          `[${new Date().toISOString().slice(11, 19)}] ${names}: ${before + doneHere}/${g.length * LEAVES} leaves ` +
+            `(${g.map((st) => doneOf([st])).join("/")}), ${rate.toFixed(2)} leaves/s, ETA ${fmt(left / Math.max(rate, 1e-9))} ` +
+            `for this group; all settings ${all}/${totalUnits}; load ${loadavg()[0]!.toFixed(1)}\n`,
         );
       }
     }
