@@ -271,6 +271,7 @@ export class NodeAgent {
     await step("time", () => this.chain.refreshTime());
     await step("events", () => this.#scanEvents());
     await step("challenges", () => this.challenges.respondAll());
+    await step("disputes", () => this.challenges.trackDisputes());
     await step("commit", () => this.batcher.recover().then(() => this.batcher.maybeCommit()));
     await step("auctions", () => this.auctions.step());
     let paid = false;

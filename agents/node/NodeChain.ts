@@ -20,6 +20,7 @@ import {
   auctionMarketAbi,
   batchSettlementAbi,
   challengeGameAbi,
+  committeeAbi,
   modelRegistryAbi,
   nodeRegistryAbi,
   pairEscrowAbi,
@@ -60,6 +61,7 @@ function makeContracts(deployment: Deployment, publicClient: PublicClient, walle
     market: getContract({ address: at("AuctionMarket"), abi: auctionMarketAbi, client }),
     settlement: getContract({ address: at("BatchSettlement"), abi: batchSettlementAbi, client }),
     game: getContract({ address: at("ChallengeGame"), abi: challengeGameAbi, client }),
+    committee: getContract({ address: at("Committee"), abi: committeeAbi, client }),
   };
 }
 

@@ -92,6 +92,12 @@ export type ChallengeRow = {
   deadline: bigint;
   status: "open" | "answered" | "closed" | "failed";
   txHash: Hex | null;
+  /** Wrong-output challenges: the committee dispute the answer opened, and how it ended. */
+  disputeId: bigint | null;
+  /** `cleared` (the node won: bond credited) or `upheld` (the node lost: slashed), once known. */
+  outcome: "cleared" | "upheld" | null;
+  bondCredit: bigint | null;
+  slashed: bigint | null;
 };
 
 const SCHEMA = `
@@ -121,7 +127,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   input_uri TEXT, input TEXT);
 CREATE TABLE IF NOT EXISTS challenges (
   batch_id TEXT NOT NULL, leaf_index INTEGER NOT NULL, kind INTEGER NOT NULL, deadline TEXT NOT NULL,
-  status TEXT NOT NULL, tx_hash TEXT, PRIMARY KEY (batch_id, leaf_index));
+  status TEXT NOT NULL, tx_hash TEXT, dispute_id TEXT, outcome TEXT, bond_credit TEXT, slashed TEXT,
+  PRIMARY KEY (batch_id, leaf_index));
 `;
 
 type Row = Record<string, unknown>;
@@ -151,6 +158,11 @@ export class NodeStore {
     const cols = new Set((this.db.prepare("PRAGMA table_info(jobs)").all() as Row[]).map((r) => r.name as string));
     if (!cols.has("input_uri")) this.db.exec("ALTER TABLE jobs ADD COLUMN input_uri TEXT");
     if (!cols.has("input")) this.db.exec("ALTER TABLE jobs ADD COLUMN input TEXT");
+    const ccols = new Set(
+      (this.db.prepare("PRAGMA table_info(challenges)").all() as Row[]).map((r) => r.name as string),
+    );
+    for (const c of ["dispute_id", "outcome", "bond_credit", "slashed"])
+      if (!ccols.has(c)) this.db.exec(`ALTER TABLE challenges ADD COLUMN ${c} TEXT`);
   }
 
   close(): void {
@@ -475,7 +487,7 @@ export class NodeStore {
 
   // ---------------------------------------------------------------- challenges
 
-  addChallenge(c: Omit<ChallengeRow, "status" | "txHash">): boolean {
+  addChallenge(c: Pick<ChallengeRow, "chainBatchId" | "leafIndex" | "kind" | "deadline">): boolean {
     const r = this.db
       .prepare(
         "INSERT OR IGNORE INTO challenges (batch_id, leaf_index, kind, deadline, status) VALUES (?, ?, ?, ?, 'open')",
@@ -497,7 +509,31 @@ export class NodeStore {
       deadline: BigInt(r.deadline as string),
       status: r.status as ChallengeRow["status"],
       txHash: (r.tx_hash as Hex | null) ?? null,
+      disputeId: r.dispute_id === null || r.dispute_id === undefined ? null : BigInt(r.dispute_id as string),
+      outcome: (r.outcome as ChallengeRow["outcome"]) ?? null,
+      bondCredit: r.bond_credit === null || r.bond_credit === undefined ? null : BigInt(r.bond_credit as string),
+      slashed: r.slashed === null || r.slashed === undefined ? null : BigInt(r.slashed as string),
     }));
+  }
+
+  /** The committee dispute a wrong-output answer opened. */
+  setChallengeDispute(chainBatchId: bigint, leafIndex: number, disputeId: bigint): void {
+    this.db
+      .prepare("UPDATE challenges SET dispute_id = ? WHERE batch_id = ? AND leaf_index = ?")
+      .run(String(disputeId), String(chainBatchId), leafIndex);
+  }
+
+  /** How a challenge ended on chain: the bond credited to the node, or what the node was slashed. */
+  setChallengeOutcome(
+    chainBatchId: bigint,
+    leafIndex: number,
+    outcome: "cleared" | "upheld",
+    bondCredit: bigint,
+    slashed: bigint,
+  ): void {
+    this.db
+      .prepare("UPDATE challenges SET outcome = ?, bond_credit = ?, slashed = ? WHERE batch_id = ? AND leaf_index = ?")
+      .run(outcome, String(bondCredit), String(slashed), String(chainBatchId), leafIndex);
   }
 
   setChallengeStatus(chainBatchId: bigint, leafIndex: number, status: ChallengeRow["status"], txHash?: Hex): void {
