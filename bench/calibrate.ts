@@ -174,7 +174,7 @@ mkdirSync("bench/tmp", { recursive: true });
 const haveCheckpoint = existsSync(CHECKPOINT);
 if (values.report) {
   if (!haveCheckpoint) fail(`--report needs the checkpoint ${CHECKPOINT}`);
-  loadCheckpoint(CHECKPOINT, true);
+  loadCheckpoint(CHECKPOINT, false); // read only: a running calibration may be appending to it
 } else if (haveCheckpoint && values.resume) {
   loadCheckpoint(CHECKPOINT, true);
 } else if (haveCheckpoint && !values.fresh) {
@@ -408,7 +408,8 @@ for (const s of SETTINGS) {
   identicalToReference[s.name] = { identical: 0, compared: 0 };
   for (const u of used.filter((x) => x.setting === s.name)) {
     if (u.ids === undefined) continue;
-    distinctIds.add(`${u.i}:${u.ids.join(",")}`);
+    // Distinct token sequences among the leaves the rule judges (16+ tokens; shorter ones go to exact mode).
+    if (u.ids.length >= MIN_RESCORE_TOKENS) distinctIds.add(`${u.i}:${u.ids.join(",")}`);
     const ref = units.get(key(REFERENCE.name, u.i))?.ids;
     if (ref === undefined) continue;
     identicalToReference[s.name]!.compared++;
@@ -538,7 +539,10 @@ const out = {
     // The fewest honest leaves of any setting (see honestLeaves for each).
     leavesPerSetting: Math.min(...Object.values(honestLeaves)),
     honestLeaves,
+    // Distinct token sequences among honest leaves of 16+ tokens (the false-alarm bound counts these).
     distinctHonestLeaves: distinctHonest,
+    // Honest leaves that ended (EOS) before 16 tokens: exact-mode territory, not judged by the rule.
+    shortHonestLeaves: rows.filter((r) => r.kind === "honest" && r.tokens < MIN_RESCORE_TOKENS).length,
     corruptedLeaves: Object.fromEntries(Object.entries(counts).filter(([k]) => k !== "honest")),
     tokensPerLeaf: TOKENS,
     models: hdr.models,
