@@ -17,7 +17,13 @@ import { ConfigError } from "../agents/lib/errors.ts";
 /** Contracts the indexer cannot run without. */
 export const REQUIRED_CONTRACTS = ["ModelRegistry", "Staking", "NodeRegistry"] as const;
 /** Contracts indexed when the deployment has them (their handlers register only then). */
-export const OPTIONAL_CONTRACTS = ["PairEscrow"] as const;
+export const OPTIONAL_CONTRACTS = [
+  "PairEscrow",
+  "AuctionMarket",
+  "BatchSettlement",
+  "ChallengeGame",
+  "Committee",
+] as const;
 export type IndexedContract = (typeof REQUIRED_CONTRACTS)[number] | (typeof OPTIONAL_CONTRACTS)[number];
 
 export type IndexerEnv = {
@@ -80,4 +86,9 @@ export function indexerEnv(env: NodeJS.ProcessEnv = process.env): IndexerEnv {
 /** Whether the deployment has `name`, i.e. whether its handlers should register. */
 export function isDeployed(name: IndexedContract): boolean {
   return indexerEnv().deployment.contracts[name] !== undefined;
+}
+
+/** The deployed address of `name`, lower-cased; undefined when the deployment lacks it. */
+export function deployedAddress(name: IndexedContract): string | undefined {
+  return indexerEnv().deployment.contracts[name]?.address.toLowerCase();
 }

@@ -6,7 +6,16 @@
  */
 import { createConfig } from "ponder";
 import type { Abi, Address } from "viem";
-import { modelRegistryAbi, nodeRegistryAbi, pairEscrowAbi, stakingAbi } from "../agents/lib/generated/abis.ts";
+import {
+  auctionMarketAbi,
+  batchSettlementAbi,
+  challengeGameAbi,
+  committeeAbi,
+  modelRegistryAbi,
+  nodeRegistryAbi,
+  pairEscrowAbi,
+  stakingAbi,
+} from "../agents/lib/generated/abis.ts";
 import { indexerEnv, type IndexedContract } from "./indexerEnv.ts";
 
 const env = indexerEnv();
@@ -30,6 +39,10 @@ const all = {
   Staking: source("Staking", stakingAbi),
   NodeRegistry: source("NodeRegistry", nodeRegistryAbi),
   PairEscrow: source("PairEscrow", pairEscrowAbi),
+  AuctionMarket: source("AuctionMarket", auctionMarketAbi),
+  BatchSettlement: source("BatchSettlement", batchSettlementAbi),
+  ChallengeGame: source("ChallengeGame", challengeGameAbi),
+  Committee: source("Committee", committeeAbi),
 };
 
 // The type keeps every contract (handlers are typed against all of them); at runtime only the

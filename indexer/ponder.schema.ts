@@ -77,23 +77,30 @@ export const reputationUpdate = onchainTable(
 );
 
 /**
- * Per-node aggregates. Filled from the events that exist today (escrow redemptions, slashes);
- * TODO(batches): batchesCommitted/leavesSettled from BatchSettlement; TODO(challenges):
- * challengesWon/challengesLost from Committees; TODO(auctions): auctionsWon from AuctionMarket.
+ * Per-node aggregates. Jobs and tokens count settled batch leaves (decoded from settleChunk
+ * calldata) plus tickets redeemed alone outside settlement; earnings are what reached the node's
+ * credit (settlement's toNode, auction payments collected, standalone escrow redemptions).
  */
 export const nodeStats = onchainTable("node_stats", (t) => ({
   node: t.hex().primaryKey(),
-  /** Jobs known to be paid one by one (tickets redeemed alone; batches will add leaves). */
+  /** Settled leaves (each a served job) plus tickets redeemed alone. */
   jobsServed: t.bigint().notNull(),
-  /** Tokens of those jobs (vouchers carry no token count). */
+  /** Tokens of those jobs. */
   tokensServed: t.bigint().notNull(),
-  /** Tokens paid to the node by escrow (vouchers + tickets). */
+  /** Tokens credited to the node: settlement toNode, plus standalone voucher/ticket redemptions. */
   earnings: t.bigint().notNull(),
   vouchersRedeemed: t.bigint().notNull(),
   ticketsRedeemed: t.bigint().notNull(),
   slashCount: t.integer().notNull(),
   slashedAmount: t.bigint().notNull(),
   batchesCommitted: t.bigint().notNull(),
+  batchesVoided: t.integer().notNull(),
+  chunksSettled: t.bigint().notNull(),
+  auctionBids: t.integer().notNull(),
+  auctionsWon: t.integer().notNull(),
+  auctionsDelivered: t.integer().notNull(),
+  /** Challenges against the node's leaves, by outcome (ChallengeClosed). */
+  challengesReceived: t.integer().notNull(),
   challengesWon: t.integer().notNull(),
   challengesLost: t.integer().notNull(),
 }));
@@ -333,9 +340,335 @@ export const marketStats = onchainTable("market_stats", (t) => ({
   vouchersRedeemed: t.bigint().notNull(),
   ticketsRedeemed: t.bigint().notNull(),
   tokensServed: t.bigint().notNull(),
+  auctionJobs: t.integer().notNull(),
+  auctionBids: t.integer().notNull(),
+  auctionsDelivered: t.integer().notNull(),
+  batches: t.integer().notNull(),
+  chunksSettled: t.integer().notNull(),
+  leavesSettled: t.bigint().notNull(),
+  /** Paid through batch settlement (all leaves), and its split. */
+  settledVolume: t.bigint().notNull(),
+  settledToNodes: t.bigint().notNull(),
+  royalties: t.bigint().notNull(),
+  fees: t.bigint().notNull(),
+  challenges: t.integer().notNull(),
+  challengesUpheld: t.integer().notNull(),
+  disputes: t.integer().notNull(),
   lastBlock: t.bigint().notNull(),
   lastTimestamp: t.bigint().notNull(),
 }));
+
+// ---------------------------------------------------------------- auctions (AuctionMarket)
+
+/**
+ * One sealed-bid reverse Vickrey job. `status`: open | finalized | no_bids | delivered | refunded |
+ * unreachable | collected (paid through a settled auction leaf) | unsettled_refunded. The phase
+ * within `open` follows from commitEnd/revealEnd and the clock, as in the contract.
+ */
+export const auctionJob = onchainTable(
+  "auction_job",
+  (t) => ({
+    id: t.bigint().primaryKey(),
+    requester: t.hex().notNull(),
+    modelId: t.hex().notNull(),
+    inputHash: t.hex().notNull(),
+    /** "calldata" (prompt in JobInputPosted) or "uri" (hash-only posting with a posting bond). */
+    inputKind: t.text().notNull(),
+    prompt: t.text(),
+    inputUri: t.text(),
+    postingBond: t.bigint().notNull(),
+    maxTokens: t.integer().notNull(),
+    reservePricePerToken: t.bigint().notNull(),
+    minReputation: t.bigint().notNull(),
+    commitEnd: t.bigint().notNull(),
+    revealEnd: t.bigint().notNull(),
+    deliveryDeadline: t.bigint().notNull(),
+    escrow: t.bigint().notNull(),
+    status: t.text().notNull(),
+    bids: t.integer().notNull(),
+    revealedBids: t.integer().notNull(),
+    best: t.hex(),
+    bestPrice: t.bigint(),
+    secondPricePlusOne: t.bigint(),
+    winner: t.hex(),
+    /** Clearing price per token (second price, capped by the reserve). */
+    pricePerToken: t.bigint(),
+    outputHash: t.hex(),
+    tokens: t.integer(),
+    payment: t.bigint(),
+    /** Paid to the winner through settlement (JobCollected), and refunded to the requester. */
+    collected: t.bigint(),
+    refunded: t.bigint(),
+    flaggedAt: t.bigint(),
+    postedAt: t.bigint().notNull(),
+    postedBlock: t.bigint().notNull(),
+    finalizedAt: t.bigint(),
+    deliveredAt: t.bigint(),
+    txHash: t.hex().notNull(),
+  }),
+  (t) => ({ modelIdx: index().on(t.modelId), winnerIdx: index().on(t.winner), requesterIdx: index().on(t.requester) }),
+);
+
+/** status: committed | revealed | released (bond back) | slashed (unrevealed or missed deadline). */
+export const auctionBid = onchainTable(
+  "auction_bid",
+  (t) => ({
+    jobId: t.bigint().notNull(),
+    bidder: t.hex().notNull(),
+    commitment: t.hex().notNull(),
+    order: t.integer().notNull(),
+    bond: t.bigint().notNull(),
+    price: t.bigint(),
+    status: t.text().notNull(),
+    slashed: t.bigint().notNull(),
+    committedAt: t.bigint().notNull(),
+    revealedAt: t.bigint(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.jobId, t.bidder] }), bidderIdx: index().on(t.bidder) }),
+);
+
+/** Stake a node reserved for auction bonds (BondStakeReserved/Released). */
+export const bondAccount = onchainTable("bond_account", (t) => ({
+  node: t.hex().primaryKey(),
+  available: t.bigint().notNull(),
+  reserved: t.bigint().notNull(),
+  released: t.bigint().notNull(),
+}));
+
+// ---------------------------------------------------------------- batches (BatchSettlement)
+
+/** status: committed | released (all chunks settled, lock returned) | voided (node slashed). */
+export const batch = onchainTable(
+  "batch",
+  (t) => ({
+    id: t.bigint().primaryKey(),
+    node: t.hex().notNull(),
+    root: t.hex().notNull(),
+    leafCount: t.integer().notNull(),
+    chunkCount: t.integer().notNull(),
+    payout: t.bigint().notNull(),
+    lock: t.bigint().notNull(),
+    committedAt: t.bigint().notNull(),
+    committedBlock: t.bigint().notNull(),
+    txHash: t.hex().notNull(),
+    status: t.text().notNull(),
+    settledChunks: t.integer().notNull(),
+    /** Leaves decoded from settleChunk calldata (all leaves of the settled chunks). */
+    leavesDecoded: t.integer().notNull(),
+    tokens: t.bigint().notNull(),
+    paid: t.bigint().notNull(),
+    toNode: t.bigint().notNull(),
+    royalties: t.bigint().notNull(),
+    fees: t.bigint().notNull(),
+    heldLeaves: t.integer().notNull(),
+    unpaidLeaves: t.integer().notNull(),
+    unlocked: t.bigint(),
+    releasedAt: t.bigint(),
+    voidReason: t.integer(),
+    voidBeneficiary: t.hex(),
+    slashed: t.bigint(),
+    voidedAt: t.bigint(),
+  }),
+  (t) => ({ nodeIdx: index().on(t.node) }),
+);
+
+export const batchChunk = onchainTable(
+  "batch_chunk",
+  (t) => ({
+    batchId: t.bigint().notNull(),
+    chunkIndex: t.integer().notNull(),
+    leaves: t.integer().notNull(),
+    /** False when the settling transaction was not a direct settleChunk call (leaves unknown). */
+    decoded: t.boolean().notNull(),
+    paid: t.bigint().notNull(),
+    toNode: t.bigint().notNull(),
+    royalties: t.bigint().notNull(),
+    fees: t.bigint().notNull(),
+    heldLeaves: t.integer().notNull(),
+    unpaidLeaves: t.integer().notNull(),
+    vouchers: t.integer().notNull(),
+    tickets: t.integer().notNull(),
+    blockNumber: t.bigint().notNull(),
+    timestamp: t.bigint().notNull(),
+    txHash: t.hex().notNull(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.batchId, t.chunkIndex] }) }),
+);
+
+/**
+ * One leaf of a settled chunk, decoded from the settleChunk calldata (the contract emits one event
+ * per chunk, not per leaf) with agents/lib/batch.ts's expandLeafGroups; `hash` is its leaf hash.
+ */
+export const batchLeaf = onchainTable(
+  "batch_leaf",
+  (t) => ({
+    batchId: t.bigint().notNull(),
+    leafIndex: t.integer().notNull(),
+    chunkIndex: t.integer().notNull(),
+    /** 0 ticket (ref = ticket id), 1 auction (ref = job id). */
+    kind: t.integer().notNull(),
+    ref: t.hex().notNull(),
+    requester: t.hex().notNull(),
+    node: t.hex().notNull(),
+    modelId: t.hex().notNull(),
+    adapter: t.hex().notNull(),
+    profile: t.hex().notNull(),
+    input: t.hex().notNull(),
+    output: t.hex().notNull(),
+    tokens: t.integer().notNull(),
+    amount: t.bigint().notNull(),
+    expiry: t.bigint().notNull(),
+    hash: t.hex().notNull(),
+    settledAt: t.bigint().notNull(),
+  }),
+  (t) => ({
+    pk: primaryKey({ columns: [t.batchId, t.leafIndex] }),
+    nodeIdx: index().on(t.node),
+    refIdx: index().on(t.ref),
+  }),
+);
+
+/** LeafStatusChanged: the payment status of a challenged leaf (held, cleared, paid, upheld). */
+export const leafStatus = onchainTable(
+  "leaf_status",
+  (t) => ({
+    batchId: t.bigint().notNull(),
+    leafIndex: t.integer().notNull(),
+    status: t.text().notNull(),
+    paid: t.bigint(),
+    updatedAt: t.bigint().notNull(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.batchId, t.leafIndex] }) }),
+);
+
+// ---------------------------------------------------------------- challenges (ChallengeGame)
+
+/** A challenge commitment and its bond: committed | revealed | reclaimed. */
+export const challengeCommit = onchainTable("challenge_commit", (t) => ({
+  commitment: t.hex().primaryKey(),
+  challenger: t.hex().notNull(),
+  bond: t.bigint().notNull(),
+  status: t.text().notNull(),
+  /** The challenge it revealed (batchId:leafIndex), recomputed from the reveal's calldata. */
+  challengeId: t.text(),
+  committedAt: t.bigint().notNull(),
+}));
+
+/**
+ * A revealed challenge of one leaf, id "batchId:leafIndex". kind: data | wrong_output. status:
+ * open | answered | disputed | cleared | upheld (the node lost: batch voided, node slashed).
+ */
+export const challenge = onchainTable(
+  "challenge",
+  (t) => ({
+    id: t.text().primaryKey(),
+    batchId: t.bigint().notNull(),
+    leafIndex: t.integer().notNull(),
+    node: t.hex(),
+    challenger: t.hex().notNull(),
+    kind: t.text().notNull(),
+    status: t.text().notNull(),
+    commitment: t.hex(),
+    deadline: t.bigint().notNull(),
+    /** From the answer: the leaf hash, and the posted data decoded from respondToChallenge calldata. */
+    leafHash: t.hex(),
+    prompt: t.text(),
+    outputTokens: t.integer(),
+    disputeId: t.bigint(),
+    resolver: t.hex(),
+    bond: t.bigint(),
+    bondTo: t.hex(),
+    slashed: t.bigint(),
+    revealedAt: t.bigint().notNull(),
+    answeredAt: t.bigint(),
+    closedAt: t.bigint(),
+    txHash: t.hex().notNull(),
+  }),
+  (t) => ({ batchIdx: index().on(t.batchId), challengerIdx: index().on(t.challenger), nodeIdx: index().on(t.node) }),
+);
+
+/** Equivocation and ticket-mismatch proofs (no challenge needed: the node is slashed at once). */
+export const fraudProof = onchainTable("fraud_proof", (t) => ({
+  id: t.text().primaryKey(),
+  kind: t.text().notNull(),
+  batchId: t.bigint().notNull(),
+  leafIndex: t.integer().notNull(),
+  reporter: t.hex().notNull(),
+  slashed: t.bigint().notNull(),
+  blockNumber: t.bigint().notNull(),
+  timestamp: t.bigint().notNull(),
+  txHash: t.hex().notNull(),
+}));
+
+// ---------------------------------------------------------------- committees (Committee)
+
+/** outcome: pending | not_guilty | guilty | neutral. */
+export const dispute = onchainTable(
+  "dispute",
+  (t) => ({
+    id: t.bigint().primaryKey(),
+    batchId: t.bigint().notNull(),
+    leafIndex: t.integer().notNull(),
+    challengeId: t.text().notNull(),
+    node: t.hex().notNull(),
+    challenger: t.hex().notNull(),
+    modelId: t.hex().notNull(),
+    leafHash: t.hex().notNull(),
+    profile: t.hex().notNull(),
+    fee: t.bigint().notNull(),
+    round: t.integer().notNull(),
+    outcome: t.text().notNull(),
+    received: t.bigint(),
+    pot: t.bigint(),
+    coherentWeight: t.bigint(),
+    createdAt: t.bigint().notNull(),
+    resolvedAt: t.bigint(),
+  }),
+  (t) => ({ challengeIdx: index().on(t.challengeId) }),
+);
+
+export const disputeRound = onchainTable(
+  "dispute_round",
+  (t) => ({
+    disputeId: t.bigint().notNull(),
+    round: t.integer().notNull(),
+    targetBlock: t.bigint(),
+    weightAtTarget: t.bigint(),
+    retargets: t.integer().notNull(),
+    members: t.hex().array(),
+    bond: t.bigint(),
+    commitEnd: t.bigint(),
+    revealEnd: t.bigint(),
+    /** Set when no committee could be formed (CommitteeUnformed). */
+    unformedFound: t.bigint(),
+    outcome: t.text().notNull(),
+    guiltyVotes: t.integer(),
+    notGuiltyVotes: t.integer(),
+    nonVoters: t.integer(),
+    penalties: t.bigint(),
+    appellant: t.hex(),
+    appealFee: t.bigint(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.disputeId, t.round] }) }),
+);
+
+/** A member's seat and vote in one round. */
+export const committeeVote = onchainTable(
+  "committee_vote",
+  (t) => ({
+    disputeId: t.bigint().notNull(),
+    round: t.integer().notNull(),
+    member: t.hex().notNull(),
+    commitment: t.hex(),
+    committedAt: t.bigint(),
+    /** Null until revealed. */
+    guilty: t.boolean(),
+    revealedAt: t.bigint(),
+    penalty: t.bigint(),
+    reward: t.bigint(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.disputeId, t.round, t.member] }), memberIdx: index().on(t.member) }),
+);
 
 // ---------------------------------------------------------------- relations (GraphQL)
 
@@ -369,4 +702,44 @@ export const validatorRelations = relations(validator, ({ one, many }) => ({
 export const validatorModelRelations = relations(validatorModel, ({ one }) => ({
   validatorRecord: one(validator, { fields: [validatorModel.validator], references: [validator.address] }),
   model: one(model, { fields: [validatorModel.modelId], references: [model.id] }),
+}));
+
+export const auctionJobRelations = relations(auctionJob, ({ many }) => ({
+  bidList: many(auctionBid),
+}));
+
+export const auctionBidRelations = relations(auctionBid, ({ one }) => ({
+  job: one(auctionJob, { fields: [auctionBid.jobId], references: [auctionJob.id] }),
+}));
+
+export const batchRelations = relations(batch, ({ many }) => ({
+  chunks: many(batchChunk),
+  leaves: many(batchLeaf),
+  challenges: many(challenge),
+}));
+
+export const batchChunkRelations = relations(batchChunk, ({ one }) => ({
+  batchRecord: one(batch, { fields: [batchChunk.batchId], references: [batch.id] }),
+}));
+
+export const batchLeafRelations = relations(batchLeaf, ({ one }) => ({
+  batchRecord: one(batch, { fields: [batchLeaf.batchId], references: [batch.id] }),
+}));
+
+export const challengeRelations = relations(challenge, ({ one }) => ({
+  batchRecord: one(batch, { fields: [challenge.batchId], references: [batch.id] }),
+  disputeRecord: one(dispute, { fields: [challenge.disputeId], references: [dispute.id] }),
+}));
+
+export const disputeRelations = relations(dispute, ({ many }) => ({
+  rounds: many(disputeRound),
+  votes: many(committeeVote),
+}));
+
+export const disputeRoundRelations = relations(disputeRound, ({ one }) => ({
+  disputeRecord: one(dispute, { fields: [disputeRound.disputeId], references: [dispute.id] }),
+}));
+
+export const committeeVoteRelations = relations(committeeVote, ({ one }) => ({
+  disputeRecord: one(dispute, { fields: [committeeVote.disputeId], references: [dispute.id] }),
 }));

@@ -32,8 +32,9 @@ Options (flag, then environment variable, then default):
   --quiet                 do not echo Ponder's log
   -h, --help              this text
 
-Restarting on the same schema and database resumes from the last indexed block; after a stop
-Ponder may first wait up to ~25 s for the previous run's lock to expire (docs/indexer.md).
+Restarting on the same schema and database resumes from the last indexed block. On SIGINT/SIGTERM
+this command stops Ponder and releases its PGlite schema lock, so the next start does not wait
+for it; after a kill -9 (or on PostgreSQL) Ponder waits up to ~25 s for it (docs/indexer.md).
 Use a fresh --schema or --pglite-dir after resetting a local chain.`;
 
 const { values } = parseArgs({
@@ -107,12 +108,14 @@ try {
       `  Status   ${ponder.url}/health  ${ponder.url}/ready  ${ponder.url}/status  ${ponder.url}/metrics`,
     ].join("\n"),
   );
+  let stopping: Promise<void> | undefined;
   const shutdown = (): void => {
-    void ponder.stop().then(() => process.exit(0));
+    stopping ??= ponder.stop(5000, { releaseLock: true }).then(() => process.exit(0));
   };
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
   const { code, signal } = await ponder.exited;
+  if (stopping) await stopping; // exits when the lock is released
   console.error(`indexer: Ponder exited (${code ?? signal}).`);
   process.exit(code ?? 1);
 } catch (error) {

@@ -126,3 +126,36 @@ export function chunkGroups(leaves: readonly Leaf[], skip: ReadonlySet<number> =
   }
   return out;
 }
+
+/** The inverse of `packLeaf`: amount, expiry and tokens of a CompactLeaf's packed word. */
+export function unpackLeaf(packed: bigint): { amount: bigint; expiry: bigint; tokens: number } {
+  return { amount: packed >> 128n, expiry: (packed >> 32n) & U64, tokens: Number(packed & U32) };
+}
+
+/**
+ * The inverse of `chunkLeafGroups`: the full leaves of chunk `chunkIndex` from its compact groups
+ * (as decoded from `settleChunk` calldata), each leaf's index being its position in the chunk.
+ */
+export function expandLeafGroups(
+  chunkIndex: number,
+  groups: readonly (Omit<LeafGroup, "leaves"> & { leaves: readonly CompactLeaf[] })[],
+): Leaf[] {
+  const out: Leaf[] = [];
+  for (const g of groups) {
+    for (const c of g.leaves) {
+      out.push({
+        index: chunkIndex * CHUNK_LEAVES + out.length,
+        kind: g.kind,
+        ref: c.ref,
+        requester: g.requester,
+        model: g.model,
+        adapter: g.adapter,
+        input: c.input,
+        output: c.output,
+        profile: g.profile,
+        ...unpackLeaf(c.packed),
+      });
+    }
+  }
+  return out;
+}

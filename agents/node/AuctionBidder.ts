@@ -7,11 +7,19 @@
  */
 import { randomBytes } from "node:crypto";
 import { bytesToHex, toHex, type Address, type Hex } from "viem";
-import { LEAF_AUCTION, ZERO32, bidCommitment, outputHash as hashOutput } from "../lib/encodings.ts";
+import {
+  LEAF_AUCTION,
+  ZERO32,
+  bidCommitment,
+  inputHash as hashInput,
+  outputHash as hashOutput,
+  type InferenceInput,
+} from "../lib/encodings.ts";
 import type { Runtime } from "../runtime/Runtime.ts";
 import type { Scheduler } from "../runtime/Scheduler.ts";
 import { priceBid } from "./BidPricer.ts";
 import type { FaultInjector } from "./FaultInjector.ts";
+import { DEFAULT_JOB_INPUT_LIMITS, JobInputError, fetchJobInput, type JobInputLimits } from "./JobInputFetcher.ts";
 import { shortReason, type NodeChain } from "./NodeChain.ts";
 import type { NodeMetrics } from "./NodeMetrics.ts";
 import type { JobRow, NodeStore } from "./NodeStore.ts";
@@ -31,6 +39,8 @@ export type JobPostedArgs = {
   params?: { maxTokens: number; reservePricePerToken: bigint; deliveryDeadline: number };
   commitEnd?: bigint;
   revealEnd?: bigint;
+  /** Hash-only jobs: the URI of JobInputUri (same transaction as JobPosted). */
+  inputUri?: string;
 };
 
 export type AuctionBidderOptions = {
@@ -44,6 +54,7 @@ export type AuctionBidderOptions = {
   costPerToken: bigint;
   marginBps: number;
   queueCapacity: number;
+  jobInputLimits?: JobInputLimits;
   log: Log;
 };
 
@@ -51,6 +62,8 @@ export class AuctionBidder {
   tokensPerSecond = 50;
 
   readonly o: AuctionBidderOptions;
+  /** Hash-only jobs whose URI could not be read yet (logged once, retried every step). */
+  readonly #unreachable = new Set<bigint>();
 
   constructor(o: AuctionBidderOptions) {
     this.o = o;
@@ -93,13 +106,22 @@ export class AuctionBidder {
       deadline: BigInt(a.params.deliveryDeadline),
       maxTokens: a.params.maxTokens,
       inputHash: a.inputHash!,
+      ...(a.inputUri === undefined ? {} : { inputUri: a.inputUri }),
     });
-    this.o.metrics.auctions.inc({ event: "planned" });
+    this.o.metrics.auctions.inc({ event: a.inputUri === undefined ? "planned" : "fetching" });
   }
 
   /** Moves every open job one step forward. */
   async step(): Promise<void> {
-    for (const j of this.o.store.jobs(["planned", "committed", "revealed", "won", "executed", "delivered"])) {
+    for (const j of this.o.store.jobs([
+      "fetching",
+      "planned",
+      "committed",
+      "revealed",
+      "won",
+      "executed",
+      "delivered",
+    ])) {
       try {
         await this.#advance(j);
       } catch (e) {
@@ -114,6 +136,41 @@ export class AuctionBidder {
     const me = this.o.chain.address;
     const now = this.o.chain.now();
     switch (j.status) {
+      case "fetching": {
+        // Hash-only job: fetch the input and check it against the posted hash before any bid.
+        if (now >= j.commitEnd) {
+          this.o.store.setJobStatus(j.jobId, "lost", "input not fetched before the commit phase ended");
+          this.o.metrics.auctions.inc({ event: "input_unreachable" });
+          this.o.log("warn", `job ${j.jobId}: input at ${j.inputUri} unreachable until the commit phase ended`);
+          this.#unreachable.delete(j.jobId);
+          return;
+        }
+        let input: InferenceInput;
+        try {
+          input = await fetchJobInput(
+            j.inputUri!,
+            { maxTokens: j.maxTokens, inputHash: j.inputHash },
+            this.o.jobInputLimits ?? DEFAULT_JOB_INPUT_LIMITS,
+          );
+        } catch (e) {
+          if (!(e instanceof JobInputError)) throw e;
+          if (e.reason === "unreachable") {
+            if (!this.#unreachable.has(j.jobId)) this.o.log("warn", `job ${j.jobId}: ${e.message} (retrying)`);
+            this.#unreachable.add(j.jobId);
+            return;
+          }
+          this.#unreachable.delete(j.jobId);
+          this.o.store.setJobStatus(j.jobId, "refused", e.message);
+          this.o.metrics.auctions.inc({ event: "input_refused" });
+          this.o.log("error", `not bidding on job ${j.jobId}: ${e.message}`, { reason: e.reason });
+          return;
+        }
+        this.#unreachable.delete(j.jobId);
+        this.o.store.setJobInput(j.jobId, { prompt: input.prompt, stop: [...input.stop], seed: input.seed });
+        this.o.metrics.auctions.inc({ event: "input_fetched" });
+        this.o.log("info", `job ${j.jobId}: input fetched from ${j.inputUri} and matches its inputHash`);
+        return;
+      }
       case "planned": {
         const [, , status] = await c.market.read.bidOf([j.jobId, me]);
         if (status !== BID.None) {
@@ -170,34 +227,46 @@ export class AuctionBidder {
       case "won": {
         const model = this.#model(j.model);
         if (!model) throw new Error(`model ${j.model} is no longer served`);
-        const evs = await c.market.getEvents.JobInputPosted(
-          { jobId: j.jobId },
-          { fromBlock: BigInt(this.o.chain.deployment.deployBlock), toBlock: "latest" },
-        );
-        const ev = evs.at(-1);
-        if (!ev) {
-          this.o.log("warn", `job ${j.jobId} has no calldata input (URI inputs are not fetched by this agent)`);
+        let input: InferenceInput;
+        if (j.input) {
+          input = { ...j.input, maxTokens: j.maxTokens };
+        } else {
+          const evs = await c.market.getEvents.JobInputPosted(
+            { jobId: j.jobId },
+            { fromBlock: BigInt(this.o.chain.deployment.deployBlock), toBlock: "latest" },
+          );
+          const ev = evs.at(-1);
+          if (!ev) {
+            this.o.log("warn", `job ${j.jobId} has no input yet (no JobInputPosted, no fetched URI input)`);
+            return;
+          }
+          input = {
+            prompt: ev.args.prompt ?? "",
+            stop: [...(ev.args.stop ?? [])],
+            seed: ev.args.seed ?? 0n,
+            maxTokens: j.maxTokens,
+          };
+        }
+        // Never spend compute on an input that is not the one the job committed to.
+        const ih = hashInput(input);
+        if (ih.toLowerCase() !== j.inputHash.toLowerCase()) {
+          this.o.store.setJobStatus(j.jobId, "refused", `input hashes to ${ih}, not the job's ${j.inputHash}`);
+          this.o.metrics.auctions.inc({ event: "input_refused" });
+          this.o.log("error", `job ${j.jobId}: input does not match its inputHash ${j.inputHash}: not running it`);
           return;
         }
-        const input = {
-          prompt: ev.args.prompt ?? "",
-          stop: [...(ev.args.stop ?? [])],
-          seed: ev.args.seed ?? 0n,
-          maxTokens: j.maxTokens,
-        };
         const r = await this.o.scheduler.submit({
           requester: j.requester,
           model: model.id,
           run: (signal) => this.o.runtime.generate(model.profile, input, { signal }),
         });
         if (r.timings.generationTokensPerSecond > 0) this.tokensPerSecond = r.timings.generationTokensPerSecond;
-        if (r.inputHash.toLowerCase() !== j.inputHash.toLowerCase()) {
-          this.o.log("error", `job ${j.jobId}: posted input does not match its inputHash`);
-        }
         const fault = this.o.fault.pick(model.vocabSize);
         const tokens = fault ? r.tokens.map(fault) : r.tokens;
         this.o.store.setJobOutput(j.jobId, {
-          ...input,
+          prompt: input.prompt,
+          stop: [...input.stop],
+          seed: input.seed,
           tokens,
           text: r.text,
           outputHash: hashOutput(model.profileHash, tokens),

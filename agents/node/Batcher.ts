@@ -199,9 +199,19 @@ export class Batcher implements LeafLookup {
       const chainId = b.chainBatchId!;
       const state = await this.o.chain.c.settlement.read.stateOf([chainId]);
       if (state.voided) {
+        // Chunks settled before the slash were paid; the rest of the batch is lost: report it.
+        let lost = 0;
+        for (let ci = 0; ci < chunkCount(b.leafCount); ci++) {
+          if (await this.o.chain.c.settlement.read.chunkSettled([chainId, BigInt(ci)])) continue;
+          lost += Math.min(CHUNK_LEAVES, b.leafCount - ci * CHUNK_LEAVES);
+        }
         this.o.store.setBatchStatus(b.id, "voided");
         this.o.metrics.batches.inc({ event: "voided" });
-        this.o.log("warn", `batch ${chainId} was voided (slashed)`);
+        this.o.metrics.unclaimed.inc(lost);
+        this.o.log(
+          "error",
+          `batch ${chainId} was voided (slashed): ${lost} of its ${b.leafCount} leaves will not be paid`,
+        );
         continue;
       }
       const x = this.built(b);
@@ -345,7 +355,7 @@ export class Batcher implements LeafLookup {
     return { payments: v ? [v] : [], tickets: [] };
   }
 
-  /** Withdraws credits from BatchSettlement, ChallengeGame and AuctionMarket. */
+  /** Withdraws credits from BatchSettlement, ChallengeGame, AuctionMarket and Committee. */
   async withdrawAll(): Promise<void> {
     const c = this.o.chain.c;
     const me = this.o.chain.address;
@@ -353,6 +363,8 @@ export class Batcher implements LeafLookup {
       ["settlement", () => c.settlement.read.creditOf([me]), () => c.settlement.write.withdrawCredits()],
       ["game", () => c.game.read.creditOf([me]), () => c.game.write.withdrawCredits()],
       ["market", () => c.market.read.creditOf([me]), () => c.market.write.withdrawCredits()],
+      // Appeal fees refunded to the node (an appealed round that could not form).
+      ["committee", () => c.committee.read.creditOf([me]), () => c.committee.write.withdrawCredits()],
     ];
     for (const [name, read, write] of sources) {
       const credit = await read();

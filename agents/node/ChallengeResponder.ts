@@ -2,9 +2,14 @@
  * Answers challenges against this node's batches: records each ChallengeRevealed event for one of
  * its batches, then posts the leaf, its proof and the input and output data with
  * `respondToChallenge` inside the response window (data challenges clear at once; wrong-output
- * challenges go to a dispute with the data on chain).
+ * challenges go to a committee dispute with the data on chain). Then follows each dispute to its
+ * end: draws the committee and finalizes when nobody else has (anyone may; the node's held leaf
+ * and bond wait for it), and records the verdict with the bond credited or the stake slashed.
+ * The Batcher pays a cleared leaf and withdraws the credits.
  */
+import { parseEventLogs } from "viem";
 import { shortReason, type NodeChain } from "./NodeChain.ts";
+import type { ChallengeRow } from "./NodeStore.ts";
 import type { NodeMetrics } from "./NodeMetrics.ts";
 import type { NodeStore } from "./NodeStore.ts";
 import type { Batcher } from "./Batcher.ts";
@@ -19,6 +24,11 @@ export type ChallengeRevealedArgs = {
   kind?: number;
   deadline?: bigint;
 };
+
+/** ChallengeGame.ChallengeStatus and Committee.Phase / Outcome. */
+const CHALLENGE = { None: 0, Open: 1, Disputed: 2, Cleared: 3, Upheld: 4 } as const;
+const PHASE = { None: 0, Drawing: 1, Commit: 2, Reveal: 3, Appealable: 4, Finalizable: 5, Resolved: 6 } as const;
+const OUTCOME = ["pending", "not guilty", "guilty", "neutral (no committee formed: not guilty)"] as const;
 
 export type ChallengeResponderOptions = {
   chain: NodeChain;
@@ -123,10 +133,107 @@ export class ChallengeResponder {
         this.o.store.setChallengeStatus(c.chainBatchId, c.leafIndex, "answered", receipt.transactionHash);
         this.o.metrics.challenges.inc({ event: "answered" });
         this.o.log("info", `answered challenge ${c.chainBatchId}/${c.leafIndex}`);
+        const [opened] = parseEventLogs({
+          abi: this.o.chain.c.game.abi,
+          logs: receipt.logs,
+          eventName: "DisputeOpened",
+        });
+        if (opened) this.#disputeOpened(c, opened.args.disputeId);
       } catch (e) {
         this.o.metrics.errors.inc({ task: "challenge" });
         this.o.log("warn", `respondToChallenge ${c.chainBatchId}/${c.leafIndex} failed, will retry: ${shortReason(e)}`);
       }
+    }
+  }
+
+  #disputeOpened(c: ChallengeRow, disputeId: bigint): void {
+    this.o.store.setChallengeDispute(c.chainBatchId, c.leafIndex, disputeId);
+    this.o.metrics.challenges.inc({ event: "disputed" });
+    this.o.log(
+      "warn",
+      `wrong-output challenge ${c.chainBatchId}/${c.leafIndex} went to committee dispute ${disputeId}`,
+    );
+  }
+
+  /**
+   * Follows every answered challenge to its end on chain: finds the dispute of a wrong-output
+   * answer (also after a crash between the answer and the store), draws and finalizes it when
+   * due, and records the outcome (bond credited or stake slashed) in the store, logs and metrics.
+   */
+  async trackDisputes(): Promise<void> {
+    const game = this.o.chain.c.game;
+    const committee = this.o.chain.c.committee;
+    let open = 0;
+    for (const c of this.o.store.challenges()) {
+      if (c.outcome !== null || c.status === "open") continue;
+      const challengeId = await this.challengeIdOf(c.chainBatchId, c.leafIndex);
+      if (challengeId === undefined) continue;
+      const onChain = await game.read.challengeOf([challengeId]);
+      // The challenger's slot may hold a later challenge by now: then this one ended long ago.
+      if (onChain.batchId !== c.chainBatchId || onChain.leafIndex !== c.leafIndex) continue;
+      if (onChain.status === CHALLENGE.Cleared || onChain.status === CHALLENGE.Upheld) {
+        await this.#recordOutcome(c, onChain.status === CHALLENGE.Cleared);
+        continue;
+      }
+      if (onChain.status !== CHALLENGE.Disputed) continue;
+      open++;
+      let disputeId = c.disputeId;
+      if (disputeId === null) {
+        const evs = await game.getEvents.DisputeOpened(
+          { challengeId, batchId: c.chainBatchId },
+          { fromBlock: BigInt(this.o.chain.deployment.deployBlock), toBlock: "latest" },
+        );
+        const id = evs.at(-1)?.args.disputeId;
+        if (id === undefined) continue;
+        this.#disputeOpened(c, id);
+        disputeId = id;
+      }
+      const phase = await committee.read.phase([disputeId]);
+      try {
+        if (phase === PHASE.Drawing) {
+          const d = await committee.read.disputeOf([disputeId]);
+          const round = await committee.read.roundOf([disputeId, d.round]);
+          if ((await this.o.chain.publicClient.getBlockNumber()) > round.targetBlock) {
+            await this.o.chain.send("committee.draw", () => committee.write.draw([disputeId]));
+            this.o.log("info", `drew the committee of dispute ${disputeId} (round ${d.round})`);
+          }
+        } else if (phase === PHASE.Finalizable) {
+          await this.o.chain.send("committee.finalize", () => committee.write.finalize([disputeId]));
+          this.o.log("info", `finalized dispute ${disputeId}`);
+        }
+      } catch (e) {
+        // Another party may have drawn or finalized first: the next tick reads the new phase.
+        this.o.log("debug", `dispute ${disputeId} step: ${shortReason(e)}`);
+      }
+    }
+    this.o.metrics.disputesOpen.set(open);
+  }
+
+  async #recordOutcome(c: ChallengeRow, cleared: boolean): Promise<void> {
+    const evs = await this.o.chain.c.game.getEvents.ChallengeClosed(
+      { batchId: c.chainBatchId, leafIndex: c.leafIndex },
+      { fromBlock: BigInt(this.o.chain.deployment.deployBlock), toBlock: "latest" },
+    );
+    const ev = evs.at(-1)?.args;
+    const me = this.o.chain.address.toLowerCase();
+    // After a dispute the committee keeps its share of the bond (ChallengeGame._payBond).
+    const share = c.disputeId !== null ? await this.o.chain.c.game.read.committeeShareBps() : 0n;
+    const bond = ev?.bond ?? 0n;
+    const bondCredit = cleared && ev?.bondTo?.toLowerCase() === me ? bond - (bond * share) / 10_000n : 0n;
+    const slashed = cleared ? 0n : (ev?.slashed ?? 0n);
+    let verdict = "";
+    if (c.disputeId !== null) {
+      const d = await this.o.chain.c.committee.read.disputeOf([c.disputeId]);
+      verdict = ` (dispute ${c.disputeId}: ${OUTCOME[d.outcome] ?? d.outcome})`;
+      this.o.metrics.challenges.inc({ event: cleared ? "dispute_won" : "dispute_lost" });
+    }
+    this.o.store.setChallengeOutcome(c.chainBatchId, c.leafIndex, cleared ? "cleared" : "upheld", bondCredit, slashed);
+    if (cleared) {
+      this.o.metrics.bondsWon.inc(Number(bondCredit));
+      this.o.log("info", `challenge ${c.chainBatchId}/${c.leafIndex} cleared${verdict}: bond ${bondCredit} credited`);
+    } else {
+      this.o.metrics.slashed.inc(Number(slashed));
+      this.o.log("error", `challenge ${c.chainBatchId}/${c.leafIndex} upheld${verdict}: slashed ${slashed}`);
     }
   }
 }

@@ -312,10 +312,12 @@ export class DirectService {
   }
 
   /**
-   * Runs an admitted request; `onToken` gets each emitted token id and text as it is generated.
-   * The leaf is stored before the receipt is signed and returned.
+   * Runs an admitted request; `onToken` gets each emitted token id and text as it is generated,
+   * `onGenerated` is called once the last token is out (before the leaf is stored and the receipt
+   * signed, so a stream can flush its last tokens at once). The leaf is stored before the receipt
+   * is signed and returned.
    */
-  async run(a: Admitted, onToken?: (t: TokenOut) => void): Promise<DirectResult> {
+  async run(a: Admitted, onToken?: (t: TokenOut) => void, onGenerated?: () => void): Promise<DirectResult> {
     const { model, ticket, input } = a;
     const fault = this.o.fault.pick(model.vocabSize);
     const key = { model: model.id, adapter: ticket.adapter, profile: model.profileHash, input: ticket.input };
@@ -373,6 +375,7 @@ export class DirectService {
       if (e instanceof RuntimeError) throw new NodeHttpError(400, e.code.toLowerCase(), e.message, { cause: e });
       throw e;
     }
+    onGenerated?.();
     const tokens = fault ? result.tokens.map(fault) : result.tokens;
     const output = hashOutput(model.profileHash, tokens);
     const amount = BigInt(tokens.length) * ticket.pricePerToken;

@@ -271,6 +271,7 @@ export class NodeAgent {
     await step("time", () => this.chain.refreshTime());
     await step("events", () => this.#scanEvents());
     await step("challenges", () => this.challenges.respondAll());
+    await step("disputes", () => this.challenges.trackDisputes());
     await step("commit", () => this.batcher.recover().then(() => this.batcher.maybeCommit()));
     await step("auctions", () => this.auctions.step());
     let paid = false;
@@ -292,7 +293,17 @@ export class NodeAgent {
       for (const ev of reveals) this.challenges.onRevealed(ev.args);
       if (this.config.auctions) {
         const posted = await this.chain.c.market.getEvents.JobPosted({}, { fromBlock: from, toBlock: to });
-        for (const ev of posted) this.auctions.onJobPosted(ev.args as Parameters<AuctionBidder["onJobPosted"]>[0]);
+        // Hash-only jobs emit JobInputUri in the same transaction as JobPosted.
+        const uris = new Map<bigint, string>();
+        if (posted.length > 0) {
+          const evs = await this.chain.c.market.getEvents.JobInputUri({}, { fromBlock: from, toBlock: to });
+          for (const ev of evs) if (ev.args.jobId !== undefined) uris.set(ev.args.jobId, ev.args.uri ?? "");
+        }
+        for (const ev of posted) {
+          const args = ev.args as Parameters<AuctionBidder["onJobPosted"]>[0];
+          const uri = args.jobId === undefined ? undefined : uris.get(args.jobId);
+          this.auctions.onJobPosted(uri === undefined ? args : { ...args, inputUri: uri });
+        }
       }
       this.store.set("cursor", String(to));
       from = to + 1n;

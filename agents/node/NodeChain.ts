@@ -20,6 +20,7 @@ import {
   auctionMarketAbi,
   batchSettlementAbi,
   challengeGameAbi,
+  committeeAbi,
   modelRegistryAbi,
   nodeRegistryAbi,
   pairEscrowAbi,
@@ -60,6 +61,7 @@ function makeContracts(deployment: Deployment, publicClient: PublicClient, walle
     market: getContract({ address: at("AuctionMarket"), abi: auctionMarketAbi, client }),
     settlement: getContract({ address: at("BatchSettlement"), abi: batchSettlementAbi, client }),
     game: getContract({ address: at("ChallengeGame"), abi: challengeGameAbi, client }),
+    committee: getContract({ address: at("Committee"), abi: committeeAbi, client }),
   };
 }
 
@@ -78,6 +80,8 @@ export class NodeChain {
   #offset = 0;
   #clock: NodeJS.Timeout | undefined;
   readonly #pairCache = new Map<string, { at: number; balance: bigint; thawing: bigint }>();
+  readonly #pairReads = new Map<string, Promise<{ at: number; balance: bigint; thawing: bigint }>>();
+  #pairGeneration = 0;
 
   constructor(rpcUrl: string, account: PrivateKeyAccount, deployment: Deployment) {
     this.account = account;
@@ -165,22 +169,51 @@ export class NodeChain {
     return p;
   }
 
-  /** Escrow balance and thawing amount of (requester, this node), cached for `maxAgeMs`. */
-  async pair(requester: Address, maxAgeMs = 2000): Promise<{ balance: bigint; thawing: bigint }> {
+  /**
+   * Escrow balance and thawing amount of (requester, this node). A view younger than `maxAgeMs` is
+   * used as is; an older one (up to `staleMs`) is used while a refresh runs in the background, so
+   * a request never waits for the RPC once its pair is known; past `staleMs`, or after
+   * `invalidatePairs()`, the caller waits for a fresh read.
+   */
+  async pair(requester: Address, maxAgeMs = 2000, staleMs = 15_000): Promise<{ balance: bigint; thawing: bigint }> {
     const key = requester.toLowerCase();
     const hit = this.#pairCache.get(key);
-    if (hit && Date.now() - hit.at < maxAgeMs) return hit;
-    const [p, t] = await Promise.all([
+    if (hit) {
+      const age = Date.now() - hit.at;
+      if (age < maxAgeMs) return hit;
+      if (age < staleMs) {
+        void this.#readPair(requester, key).catch(() => undefined);
+        return hit;
+      }
+    }
+    return this.#readPair(requester, key);
+  }
+
+  #readPair(requester: Address, key: string): Promise<{ at: number; balance: bigint; thawing: bigint }> {
+    const running = this.#pairReads.get(key);
+    if (running) return running;
+    const generation = this.#pairGeneration;
+    const p: Promise<{ at: number; balance: bigint; thawing: bigint }> = Promise.all([
       this.c.escrow.read.pairOf([requester, this.address]),
       this.c.escrow.read.thawOf([requester, this.address]),
-    ]);
-    const v = { at: Date.now(), balance: BigInt(p.balance), thawing: BigInt((t as { amount: bigint }).amount) };
-    this.#pairCache.set(key, v);
-    return v;
+    ])
+      .then(([pair, t]) => {
+        const v = { at: Date.now(), balance: BigInt(pair.balance), thawing: BigInt((t as { amount: bigint }).amount) };
+        // A read that started before invalidatePairs() may predate a settlement: do not keep it.
+        if (generation === this.#pairGeneration) this.#pairCache.set(key, v);
+        return v;
+      })
+      .finally(() => {
+        if (this.#pairReads.get(key) === p) this.#pairReads.delete(key);
+      });
+    this.#pairReads.set(key, p);
+    return p;
   }
 
   /** Forget cached escrow views (after a settlement moved money). */
   invalidatePairs(): void {
+    this.#pairGeneration++;
+    this.#pairReads.clear();
     this.#pairCache.clear();
   }
 }

@@ -66,8 +66,23 @@ export class NodeMetrics {
   });
   readonly challenges = new Counter({
     name: "llmarket_node_challenges_total",
-    help: "Challenges seen and answered",
+    help: "Challenges: seen, answered, missed; disputed, dispute_won, dispute_lost (wrong-output committee verdicts)",
     labelNames: ["event"] as const,
+    registers: [this.registry],
+  });
+  readonly disputesOpen = new Gauge({
+    name: "llmarket_node_disputes_open",
+    help: "Committee disputes on this node's leaves not yet resolved",
+    registers: [this.registry],
+  });
+  readonly slashed = new Counter({
+    name: "llmarket_node_slashed_wei_total",
+    help: "Stake slashed by challenges this node lost (token wei, as a float)",
+    registers: [this.registry],
+  });
+  readonly bondsWon = new Counter({
+    name: "llmarket_node_challenge_bonds_wei_total",
+    help: "Challenge bonds credited to this node for challenges it won (token wei, as a float)",
     registers: [this.registry],
   });
   readonly earnings = new Counter({

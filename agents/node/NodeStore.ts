@@ -62,7 +62,10 @@ export type BatchRow = {
   createdAt: number;
 };
 
-export type BidStatus = "planned" | "committed" | "revealed" | "won" | "lost" | "executed" | "delivered" | "done";
+/** `fetching`: a hash-only job whose input is being fetched and checked before any bid; `refused`: its input did not match. */
+export type BidStatus =
+  "fetching" | "refused" | "planned" | "committed" | "revealed" | "won" | "lost" | "executed" | "delivered" | "done";
+export type JobInput = { prompt: string; stop: string[]; seed: bigint };
 export type JobRow = {
   jobId: bigint;
   model: Hex;
@@ -75,6 +78,9 @@ export type JobRow = {
   deadline: bigint;
   maxTokens: number;
   inputHash: Hex;
+  /** Hash-only jobs: where the input is, and the input once fetched and checked against inputHash. */
+  inputUri: string | null;
+  input: JobInput | null;
   output: { prompt: string; stop: string[]; seed: bigint; tokens: number[]; text: string; outputHash: Hex } | null;
   note: string | null;
 };
@@ -86,6 +92,12 @@ export type ChallengeRow = {
   deadline: bigint;
   status: "open" | "answered" | "closed" | "failed";
   txHash: Hex | null;
+  /** Wrong-output challenges: the committee dispute the answer opened, and how it ended. */
+  disputeId: bigint | null;
+  /** `cleared` (the node won: bond credited) or `upheld` (the node lost: slashed), once known. */
+  outcome: "cleared" | "upheld" | null;
+  bondCredit: bigint | null;
+  slashed: bigint | null;
 };
 
 const SCHEMA = `
@@ -111,10 +123,12 @@ CREATE TABLE IF NOT EXISTS vouchers (
 CREATE TABLE IF NOT EXISTS jobs (
   job_id TEXT PRIMARY KEY, model TEXT NOT NULL, requester TEXT NOT NULL, price TEXT NOT NULL,
   salt TEXT NOT NULL, status TEXT NOT NULL, commit_end TEXT NOT NULL, reveal_end TEXT NOT NULL,
-  deadline TEXT NOT NULL, max_tokens INTEGER NOT NULL, input_hash TEXT NOT NULL, output TEXT, note TEXT);
+  deadline TEXT NOT NULL, max_tokens INTEGER NOT NULL, input_hash TEXT NOT NULL, output TEXT, note TEXT,
+  input_uri TEXT, input TEXT);
 CREATE TABLE IF NOT EXISTS challenges (
   batch_id TEXT NOT NULL, leaf_index INTEGER NOT NULL, kind INTEGER NOT NULL, deadline TEXT NOT NULL,
-  status TEXT NOT NULL, tx_hash TEXT, PRIMARY KEY (batch_id, leaf_index));
+  status TEXT NOT NULL, tx_hash TEXT, dispute_id TEXT, outcome TEXT, bond_credit TEXT, slashed TEXT,
+  PRIMARY KEY (batch_id, leaf_index));
 `;
 
 type Row = Record<string, unknown>;
@@ -122,6 +136,13 @@ type Row = Record<string, unknown>;
 export class NodeStore {
   readonly db: DatabaseSync;
   readonly path: string;
+  /**
+   * Hot-path views of the tables, kept by this (the only) writer: the last accepted sequence and
+   * the outstanding exposure per requester. An exposure entry is loaded by one scan on first use,
+   * updated by acceptTicket/finishTicket and dropped by anything rarer (failures, settlement).
+   */
+  readonly #lastSequence = new Map<string, bigint>();
+  readonly #exposure = new Map<string, bigint>();
 
   constructor(dataDir: string, durability: "process" | "full" = "process") {
     mkdirSync(dataDir, { recursive: true });
@@ -133,6 +154,15 @@ export class NodeStore {
       `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${durability === "full" ? "FULL" : "NORMAL"}; PRAGMA busy_timeout = 5000;`,
     );
     this.db.exec(SCHEMA);
+    // Stores created before hash-only job inputs were fetched lack these columns.
+    const cols = new Set((this.db.prepare("PRAGMA table_info(jobs)").all() as Row[]).map((r) => r.name as string));
+    if (!cols.has("input_uri")) this.db.exec("ALTER TABLE jobs ADD COLUMN input_uri TEXT");
+    if (!cols.has("input")) this.db.exec("ALTER TABLE jobs ADD COLUMN input TEXT");
+    const ccols = new Set(
+      (this.db.prepare("PRAGMA table_info(challenges)").all() as Row[]).map((r) => r.name as string),
+    );
+    for (const c of ["dispute_id", "outcome", "bond_credit", "slashed"])
+      if (!ccols.has(c)) this.db.exec(`ALTER TABLE challenges ADD COLUMN ${c} TEXT`);
   }
 
   close(): void {
@@ -168,13 +198,27 @@ export class NodeStore {
   // ---------------------------------------------------------------- tickets
 
   lastSequence(requester: Address): bigint {
-    const r = this.db.prepare("SELECT last_sequence FROM pairs WHERE requester = ?").get(requester.toLowerCase()) as
-      Row | undefined;
-    return r ? BigInt(r.last_sequence as string) : 0n;
+    const key = requester.toLowerCase();
+    const hit = this.#lastSequence.get(key);
+    if (hit !== undefined) return hit;
+    const r = this.db.prepare("SELECT last_sequence FROM pairs WHERE requester = ?").get(key) as Row | undefined;
+    const v = r ? BigInt(r.last_sequence as string) : 0n;
+    this.#lastSequence.set(key, v);
+    return v;
   }
 
   /** Unpaid exposure of the pair: max cost of running tickets plus amounts of finished, unsettled ones. */
   outstanding(requester: Address): bigint {
+    const key = requester.toLowerCase();
+    const hit = this.#exposure.get(key);
+    if (hit !== undefined) return hit;
+    const v = this.outstandingFromTable(key as Address);
+    this.#exposure.set(key, v);
+    return v;
+  }
+
+  /** The same sum computed from the tickets table (one scan; the cache's source of truth). */
+  outstandingFromTable(requester: Address): bigint {
     const rows = this.db
       .prepare(
         "SELECT max_cost, amount, status FROM tickets WHERE requester = ? AND settled = 0 AND status != 'failed'",
@@ -200,14 +244,21 @@ export class NodeStore {
         )
         .run(id, requester, String(ticket.sequence), String(maxCost), toJson(ticket), signature, Date.now());
     });
+    this.#lastSequence.set(requester, ticket.sequence);
+    const e = this.#exposure.get(requester);
+    if (e !== undefined) this.#exposure.set(requester, e + maxCost);
   }
 
   failTicket(id: Hex): void {
-    this.db.prepare("UPDATE tickets SET status = 'failed' WHERE id = ? AND status = 'accepted'").run(id);
+    const r = this.db
+      .prepare("UPDATE tickets SET status = 'failed' WHERE id = ? AND status = 'accepted' RETURNING requester")
+      .get(id) as Row | undefined;
+    if (r) this.#exposure.delete(r.requester as string);
   }
 
   /** Tickets left running by a crash: no receipt was signed, so they are void. */
   failInterruptedTickets(): number {
+    this.#exposure.clear();
     return Number(this.db.prepare("UPDATE tickets SET status = 'failed' WHERE status = 'accepted'").run().changes);
   }
 
@@ -218,10 +269,21 @@ export class NodeStore {
 
   /** A finished direct request: the ticket's amount and its leaf, in one transaction. */
   finishTicket(id: Hex, amount: bigint, leaf: PendingLeaf, data: LeafData): void {
-    this.tx(() => {
+    const before = this.tx(() => {
+      const r = this.db.prepare("SELECT requester, max_cost, status, settled FROM tickets WHERE id = ?").get(id) as
+        Row | undefined;
       this.db.prepare("UPDATE tickets SET status = 'done', amount = ? WHERE id = ?").run(String(amount), id);
       this.#insertLeaf(leaf, data, id);
+      return r;
     });
+    if (!before) return;
+    const key = before.requester as string;
+    const e = this.#exposure.get(key);
+    if (e === undefined) return;
+    // Running (max cost reserved) → done (the real amount); anything unusual reloads from the table.
+    if (before.status === "accepted" && Number(before.settled) === 0)
+      this.#exposure.set(key, e - BigInt(before.max_cost as string) + amount);
+    else this.#exposure.delete(key);
   }
 
   // ---------------------------------------------------------------- leaves
@@ -315,6 +377,7 @@ export class NodeStore {
 
   /** Settled or voided: its tickets no longer count as exposure. */
   setBatchStatus(id: number, status: BatchStatus): void {
+    if (status === "settled" || status === "voided") this.#exposure.clear();
     this.tx(() => {
       this.db.prepare("UPDATE batches SET status = ? WHERE id = ?").run(status, id);
       if (status === "settled" || status === "voided") {
@@ -377,12 +440,15 @@ export class NodeStore {
     return (this.db.prepare(q).all(...statuses) as Row[]).map(jobRow);
   }
 
-  /** A planned bid, salt included: written before the commit transaction is sent. */
-  planBid(j: Omit<JobRow, "status" | "output" | "note">): void {
+  /**
+   * A planned bid, salt included: written before the commit transaction is sent. A hash-only job
+   * (`inputUri` set, no `input` yet) starts in `fetching` instead.
+   */
+  planBid(j: Omit<JobRow, "status" | "output" | "note" | "inputUri" | "input"> & { inputUri?: string }): void {
     this.db
       .prepare(
-        `INSERT OR IGNORE INTO jobs (job_id, model, requester, price, salt, status, commit_end, reveal_end, deadline, max_tokens, input_hash)
-         VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO jobs (job_id, model, requester, price, salt, status, commit_end, reveal_end, deadline, max_tokens, input_hash, input_uri)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         String(j.jobId),
@@ -390,12 +456,21 @@ export class NodeStore {
         j.requester,
         String(j.price),
         j.salt,
+        j.inputUri === undefined ? "planned" : "fetching",
         String(j.commitEnd),
         String(j.revealEnd),
         String(j.deadline),
         j.maxTokens,
         j.inputHash,
+        j.inputUri ?? null,
       );
+  }
+
+  /** A hash-only job's input, checked against its inputHash: the bid may now be committed. */
+  setJobInput(jobId: bigint, input: JobInput): void {
+    this.db
+      .prepare("UPDATE jobs SET input = ?, status = 'planned' WHERE job_id = ? AND status = 'fetching'")
+      .run(toJson(input), String(jobId));
   }
 
   setJobStatus(jobId: bigint, status: BidStatus, note?: string): void {
@@ -412,7 +487,7 @@ export class NodeStore {
 
   // ---------------------------------------------------------------- challenges
 
-  addChallenge(c: Omit<ChallengeRow, "status" | "txHash">): boolean {
+  addChallenge(c: Pick<ChallengeRow, "chainBatchId" | "leafIndex" | "kind" | "deadline">): boolean {
     const r = this.db
       .prepare(
         "INSERT OR IGNORE INTO challenges (batch_id, leaf_index, kind, deadline, status) VALUES (?, ?, ?, ?, 'open')",
@@ -434,7 +509,31 @@ export class NodeStore {
       deadline: BigInt(r.deadline as string),
       status: r.status as ChallengeRow["status"],
       txHash: (r.tx_hash as Hex | null) ?? null,
+      disputeId: r.dispute_id === null || r.dispute_id === undefined ? null : BigInt(r.dispute_id as string),
+      outcome: (r.outcome as ChallengeRow["outcome"]) ?? null,
+      bondCredit: r.bond_credit === null || r.bond_credit === undefined ? null : BigInt(r.bond_credit as string),
+      slashed: r.slashed === null || r.slashed === undefined ? null : BigInt(r.slashed as string),
     }));
+  }
+
+  /** The committee dispute a wrong-output answer opened. */
+  setChallengeDispute(chainBatchId: bigint, leafIndex: number, disputeId: bigint): void {
+    this.db
+      .prepare("UPDATE challenges SET dispute_id = ? WHERE batch_id = ? AND leaf_index = ?")
+      .run(String(disputeId), String(chainBatchId), leafIndex);
+  }
+
+  /** How a challenge ended on chain: the bond credited to the node, or what the node was slashed. */
+  setChallengeOutcome(
+    chainBatchId: bigint,
+    leafIndex: number,
+    outcome: "cleared" | "upheld",
+    bondCredit: bigint,
+    slashed: bigint,
+  ): void {
+    this.db
+      .prepare("UPDATE challenges SET outcome = ?, bond_credit = ?, slashed = ? WHERE batch_id = ? AND leaf_index = ?")
+      .run(outcome, String(bondCredit), String(slashed), String(chainBatchId), leafIndex);
   }
 
   setChallengeStatus(chainBatchId: bigint, leafIndex: number, status: ChallengeRow["status"], txHash?: Hex): void {
@@ -500,6 +599,8 @@ function jobRow(r: Row): JobRow {
     deadline: BigInt(r.deadline as string),
     maxTokens: Number(r.max_tokens),
     inputHash: r.input_hash as Hex,
+    inputUri: (r.input_uri as string | null) ?? null,
+    input: r.input === null || r.input === undefined ? null : fromJson<JobInput>(r.input as string),
     output: r.output === null ? null : fromJson<NonNullable<JobRow["output"]>>(r.output as string),
     note: (r.note as string | null) ?? null,
   };

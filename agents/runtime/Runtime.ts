@@ -20,6 +20,7 @@ import { llamaBackend, type LlamaBackend } from "./LlamaBackend.ts";
 import { ModelStore } from "./ModelStore.ts";
 import {
   CancelledError,
+  RuntimeError,
   InvalidRequestError,
   ModelLoadError,
   ProfileMismatchError,
@@ -140,6 +141,13 @@ export class Runtime {
     pooled.free--;
     let seq: LlamaContextSequence | undefined;
     try {
+      // node-llama-cpp returns a disposed sequence's id to the context asynchronously (under its
+      // context lock), so the slot another job just freed may not be usable for a few ticks.
+      for (const t0 = Date.now(); context.sequencesLeft === 0;) {
+        if (Date.now() - t0 > 10_000)
+          throw new RuntimeError("NO_SEQUENCE", "no free sequence in the context after 10 s");
+        await new Promise((r) => setTimeout(r, 1));
+      }
       seq = context.getSequence();
       return await fn(seq, model);
     } finally {

@@ -127,7 +127,10 @@ export async function connectChain(rpcUrl: string, key: Hex, deploymentsPath?: s
           abi: [...req.abi, ...errorAbi],
           account,
         } as never);
-        const hash = await wallet.writeContract(request as never);
+        // Headroom over the estimate: another account's transaction mined first can make this one
+        // dearer (declareValidator grows the sortition tree other validators are also growing).
+        const gas = await publicClient.estimateContractGas(request as never);
+        const hash = await wallet.writeContract({ ...(request as object), gas: gas + gas / 4n } as never);
         const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 });
         if (receipt.status !== "success") throw new ChainTxError(`${req.functionName} reverted in ${hash}`, null);
         return hash;

@@ -69,7 +69,13 @@ interface IChallengeGame {
         uint256 indexed challengeId,
         bytes32 leafHash
     );
-    event DisputeOpened(uint256 indexed challengeId, uint256 indexed batchId, address resolver, uint256 disputeId);
+    event DisputeOpened(
+        uint256 indexed challengeId,
+        uint256 indexed batchId,
+        uint32 indexed leafIndex,
+        address resolver,
+        uint256 disputeId
+    );
     event ChallengeClosed(
         uint256 indexed batchId,
         uint32 indexed leafIndex,

@@ -299,7 +299,7 @@ contract ChallengeGame is IChallengeGame, ProtocolAccess, EIP712, ReentrancyGuar
             leafHash,
             leaf.profile
         );
-        emit DisputeOpened(challengeId, batchId, address(r), disputeId);
+        emit DisputeOpened(challengeId, batchId, leaf.index, address(r), disputeId);
     }
 
     /// @inheritdoc IChallengeGame

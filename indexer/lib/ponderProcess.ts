@@ -5,7 +5,10 @@
  * (SIGTERM, then SIGKILL). Used by indexer/start.ts, the tests and the benchmark.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { readDeployment } from "../../agents/lib/deployments.ts";
 import { LLMarketError } from "../../agents/lib/errors.ts";
+import { releasePgliteSchemaLock } from "./schemaLock.ts";
 
 const PONDER_CLI = new URL("../../node_modules/ponder/dist/esm/bin/ponder.js", import.meta.url).pathname;
 const INDEXER_ROOT = new URL("..", import.meta.url).pathname;
@@ -41,7 +44,11 @@ export type PonderProcess = {
   output: () => string;
   /** Resolves when Ponder exits; the code or signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop: (graceMs?: number) => Promise<void>;
+  /**
+   * SIGTERM, then SIGKILL after `graceMs`. With `releaseLock` (PGlite only) it then clears the
+   * schema lock Ponder leaves behind (indexer/lib/schemaLock.ts), so a restart does not wait ~25 s.
+   */
+  stop: (graceMs?: number, options?: { releaseLock?: boolean }) => Promise<void>;
   /** Polls /status until the chain's indexed block is >= `block`. */
   waitForBlock: (block: bigint | number, timeoutMs?: number) => Promise<void>;
   /** Polls /ready until 200. */
@@ -107,14 +114,20 @@ export async function startPonder(options: PonderOptions): Promise<PonderProcess
   );
   const isRunning = (): boolean => child.exitCode === null && child.signalCode === null;
 
-  const stop = async (graceMs = 5000): Promise<void> => {
-    if (!isRunning() || child.pid === undefined) return;
-    process.kill(child.pid, "SIGTERM");
-    const timer = setTimeout(() => {
-      if (isRunning() && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
-    }, graceMs);
-    await exited;
-    clearTimeout(timer);
+  const stop = async (graceMs = 5000, stopOptions: { releaseLock?: boolean } = {}): Promise<void> => {
+    if (isRunning() && child.pid !== undefined) {
+      process.kill(child.pid, "SIGTERM");
+      const timer = setTimeout(() => {
+        if (isRunning() && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
+      }, graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (stopOptions.releaseLock && !options.databaseUrl) {
+      const dir =
+        options.pgliteDir ?? join(INDEXER_ROOT, ".ponder", `pglite-${readDeployment(options.deploymentPath).chainId}`);
+      await releasePgliteSchemaLock(dir, options.schema ?? "llmarket");
+    }
   };
 
   const died = (what: string): IndexerProcessError =>

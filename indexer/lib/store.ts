@@ -11,6 +11,12 @@ type EventLike = { block: { number: bigint; timestamp: bigint }; transaction: { 
 
 export const MARKET_ID = "market";
 
+/** The contract that holds a credit. */
+export type CreditSource = "staking" | "escrow" | "auction" | "settlement" | "challenge" | "committee";
+
+/** A challenge's id: "batchId:leafIndex". */
+export const challengeKey = (batchId: bigint, leafIndex: number): string => `${batchId}:${leafIndex}`;
+
 /** blockNumber, timestamp and txHash of an event. */
 export function meta(event: EventLike): { blockNumber: bigint; timestamp: bigint; txHash: Hex } {
   return { blockNumber: event.block.number, timestamp: event.block.timestamp, txHash: event.transaction.hash };
@@ -24,34 +30,50 @@ export function parameterName(name: Hex): string {
 type MarketRow = typeof marketStats.$inferSelect;
 type MarketChange = Partial<Omit<MarketRow, "id">>;
 
-/** Applies `change(row)` to the market row (created on first use) and stamps the block. */
+const EMPTY_MARKET: MarketRow = {
+  id: MARKET_ID,
+  models: 0,
+  activeModels: 0,
+  registeredNodes: 0,
+  validators: 0,
+  totalStaked: 0n,
+  totalLocked: 0n,
+  totalUnbonding: 0n,
+  totalSlashed: 0n,
+  totalBurned: 0n,
+  slashes: 0,
+  escrowed: 0n,
+  paidToNodes: 0n,
+  vouchersRedeemed: 0n,
+  ticketsRedeemed: 0n,
+  tokensServed: 0n,
+  auctionJobs: 0,
+  auctionBids: 0,
+  auctionsDelivered: 0,
+  batches: 0,
+  chunksSettled: 0,
+  leavesSettled: 0n,
+  settledVolume: 0n,
+  settledToNodes: 0n,
+  royalties: 0n,
+  fees: 0n,
+  challenges: 0,
+  challengesUpheld: 0,
+  disputes: 0,
+  lastBlock: 0n,
+  lastTimestamp: 0n,
+};
+
+/**
+ * Applies `change(row)` to the market row (created on first use) and stamps the block: one
+ * upsert, so a handler never reads before it writes.
+ */
 export async function updateMarket(db: Db, event: EventLike, change: (row: MarketRow) => MarketChange): Promise<void> {
+  const stamp = { lastBlock: event.block.number, lastTimestamp: event.block.timestamp };
   await db
     .insert(marketStats)
-    .values({
-      id: MARKET_ID,
-      models: 0,
-      activeModels: 0,
-      registeredNodes: 0,
-      validators: 0,
-      totalStaked: 0n,
-      totalLocked: 0n,
-      totalUnbonding: 0n,
-      totalSlashed: 0n,
-      totalBurned: 0n,
-      slashes: 0,
-      escrowed: 0n,
-      paidToNodes: 0n,
-      vouchersRedeemed: 0n,
-      ticketsRedeemed: 0n,
-      tokensServed: 0n,
-      lastBlock: 0n,
-      lastTimestamp: 0n,
-    })
-    .onConflictDoNothing();
-  await db
-    .update(marketStats, { id: MARKET_ID })
-    .set((row) => ({ ...change(row), lastBlock: event.block.number, lastTimestamp: event.block.timestamp }));
+    .values({ ...EMPTY_MARKET, ...change(EMPTY_MARKET), ...stamp })
+    .onConflictDoUpdate((row) => ({ ...change(row), ...stamp }));
 }
 
 type StakeRow = typeof stakeAccount.$inferSelect;
@@ -62,44 +84,61 @@ export async function updateStake(
   account: Hex,
   change: (row: StakeRow) => Partial<Omit<StakeRow, "address">>,
 ): Promise<void> {
+  const empty: StakeRow = {
+    address: account,
+    free: 0n,
+    locked: 0n,
+    unbonding: 0n,
+    unbondingReleaseAt: 0n,
+    totalSlashed: 0n,
+  };
   await db
     .insert(stakeAccount)
-    .values({ address: account, free: 0n, locked: 0n, unbonding: 0n, unbondingReleaseAt: 0n, totalSlashed: 0n })
-    .onConflictDoNothing();
-  await db.update(stakeAccount, { address: account }).set(change);
+    .values({ ...empty, ...change(empty) })
+    .onConflictDoUpdate(change);
 }
 
 type NodeStatsRow = typeof nodeStats.$inferSelect;
 
-/** Applies `change(row)` to `node`'s aggregates, created at zero on first use. */
+function emptyNodeStats(node: Hex): NodeStatsRow {
+  return {
+    node,
+    jobsServed: 0n,
+    tokensServed: 0n,
+    earnings: 0n,
+    vouchersRedeemed: 0n,
+    ticketsRedeemed: 0n,
+    slashCount: 0,
+    slashedAmount: 0n,
+    batchesCommitted: 0n,
+    batchesVoided: 0,
+    chunksSettled: 0n,
+    auctionBids: 0,
+    auctionsWon: 0,
+    auctionsDelivered: 0,
+    challengesReceived: 0,
+    challengesWon: 0,
+    challengesLost: 0,
+  };
+}
+
+/** Applies `change(row)` to `node`'s aggregates, created at zero on first use (one upsert). */
 export async function updateNodeStats(
   db: Db,
   node: Hex,
   change: (row: NodeStatsRow) => Partial<Omit<NodeStatsRow, "node">>,
 ): Promise<void> {
+  const empty = emptyNodeStats(node);
   await db
     .insert(nodeStats)
-    .values({
-      node,
-      jobsServed: 0n,
-      tokensServed: 0n,
-      earnings: 0n,
-      vouchersRedeemed: 0n,
-      ticketsRedeemed: 0n,
-      slashCount: 0,
-      slashedAmount: 0n,
-      batchesCommitted: 0n,
-      challengesWon: 0,
-      challengesLost: 0,
-    })
-    .onConflictDoNothing();
-  await db.update(nodeStats, { node }).set(change);
+    .values({ ...empty, ...change(empty) })
+    .onConflictDoUpdate(change);
 }
 
 /** Adds `credited` and subtracts `withdrawn` on the (source, account) credit balance. */
 export async function updateCredit(
   db: Db,
-  source: "staking" | "escrow",
+  source: CreditSource,
   account: Hex,
   delta: { credited?: bigint; withdrawn?: bigint },
 ): Promise<void> {

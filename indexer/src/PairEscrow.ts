@@ -5,7 +5,7 @@
 import { ponder } from "ponder:registry";
 import { credit, creditWithdrawal, escrowEvent, escrowPair, ticketRedemption, voucherRedemption } from "ponder:schema";
 import type { Hex } from "viem";
-import { isDeployed } from "../indexerEnv.ts";
+import { deployedAddress, isDeployed } from "../indexerEnv.ts";
 import { meta, updateCredit, updateMarket, updateNodeStats, type Db } from "../lib/store.ts";
 
 type PairRow = typeof escrowPair.$inferSelect;
@@ -38,6 +38,19 @@ async function updatePair(
 }
 
 const NO_THAW = { thawAmount: 0n, thawToNode: null, thawEndsAt: null } as const;
+
+/**
+ * The beneficiary of a redemption: BatchSettlement when the transaction is a settlement call
+ * (collectVoucher/collectTicket pay the settlement contract, which splits node, royalty and fee
+ * in its own ledger: BatchSettlement.ts counts the node's part), else the node itself.
+ */
+function payee(tx: { to: Hex | null }, node: Hex): { beneficiary: Hex; viaSettlement: boolean } {
+  const settlement = deployedAddress("BatchSettlement");
+  if (settlement !== undefined && tx.to?.toLowerCase() === settlement) {
+    return { beneficiary: settlement as Hex, viaSettlement: true };
+  }
+  return { beneficiary: node, viaSettlement: false };
+}
 
 if (isDeployed("PairEscrow")) {
   ponder.on("PairEscrow:Deposited", async ({ event, context }) => {
@@ -154,12 +167,13 @@ if (isDeployed("PairEscrow")) {
       balance,
       ...meta(event),
     });
+    const { beneficiary, viaSettlement } = payee(event.transaction, node);
     await context.db
       .insert(credit)
-      .values({ id: event.id, source: "escrow", beneficiary: node, from: requester, amount, ...meta(event) });
-    await updateCredit(context.db, "escrow", node, { credited: amount });
+      .values({ id: event.id, source: "escrow", beneficiary, from: requester, amount, ...meta(event) });
+    await updateCredit(context.db, "escrow", beneficiary, { credited: amount });
     await updateNodeStats(context.db, node, (n) => ({
-      earnings: n.earnings + amount,
+      earnings: n.earnings + (viaSettlement ? 0n : amount),
       vouchersRedeemed: n.vouchersRedeemed + 1n,
     }));
     await updateMarket(context.db, event, (m) => ({
@@ -182,21 +196,25 @@ if (isDeployed("PairEscrow")) {
       balance,
       ...meta(event),
     });
+    const { beneficiary, viaSettlement } = payee(event.transaction, node);
     await context.db
       .insert(credit)
-      .values({ id: event.id, source: "escrow", beneficiary: node, from: requester, amount, ...meta(event) });
-    await updateCredit(context.db, "escrow", node, { credited: amount });
+      .values({ id: event.id, source: "escrow", beneficiary, from: requester, amount, ...meta(event) });
+    await updateCredit(context.db, "escrow", beneficiary, { credited: amount });
+    // A ticket paid inside a settled chunk is one of that chunk's leaves: counted there.
+    const alone = viaSettlement ? 0n : 1n;
+    const tokens = viaSettlement ? 0n : BigInt(tokensUsed);
     await updateNodeStats(context.db, node, (n) => ({
-      jobsServed: n.jobsServed + 1n,
-      tokensServed: n.tokensServed + BigInt(tokensUsed),
-      earnings: n.earnings + amount,
+      jobsServed: n.jobsServed + alone,
+      tokensServed: n.tokensServed + tokens,
+      earnings: n.earnings + (viaSettlement ? 0n : amount),
       ticketsRedeemed: n.ticketsRedeemed + 1n,
     }));
     await updateMarket(context.db, event, (m) => ({
       escrowed: m.escrowed - amount,
       paidToNodes: m.paidToNodes + amount,
       ticketsRedeemed: m.ticketsRedeemed + 1n,
-      tokensServed: m.tokensServed + BigInt(tokensUsed),
+      tokensServed: m.tokensServed + tokens,
     }));
   });
 

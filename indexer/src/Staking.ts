@@ -143,18 +143,16 @@ ponder.on("Staking:CreditsWithdrawn", async ({ event, context }) => {
 
 ponder.on("Staking:ValidatorModelDeclared", async ({ event, context }) => {
   const { validator: address, modelId } = event.args;
-  const existing = await context.db.find(validator, { address });
-  await context.db
+  // One upsert, no read: the returned row tells whether the validator just became active.
+  const v = await context.db
     .insert(validator)
     .values({ address, modelCount: 1, firstDeclaredAt: event.block.timestamp })
-    .onConflictDoUpdate((v) => ({ modelCount: v.modelCount + 1 }));
+    .onConflictDoUpdate((row) => ({ modelCount: row.modelCount + 1 }));
   await context.db
     .insert(validatorModel)
     .values({ validator: address, modelId, declared: true, weight: 0n, declaredAt: event.block.timestamp })
     .onConflictDoUpdate({ declared: true, declaredAt: event.block.timestamp });
-  if (!existing || existing.modelCount === 0) {
-    await updateMarket(context.db, event, (m) => ({ validators: m.validators + 1 }));
-  }
+  if (v.modelCount === 1) await updateMarket(context.db, event, (m) => ({ validators: m.validators + 1 }));
 });
 
 ponder.on("Staking:ValidatorModelUndeclared", async ({ event, context }) => {

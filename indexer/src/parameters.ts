@@ -41,3 +41,8 @@ ponder.on("NodeRegistry:ParameterChanged", ({ event, context }) => record(contex
 if (isDeployed("PairEscrow")) {
   ponder.on("PairEscrow:ParameterChanged", ({ event, context }) => record(context.db, "PairEscrow", event));
 }
+for (const name of ["AuctionMarket", "BatchSettlement", "ChallengeGame", "Committee"] as const) {
+  if (isDeployed(name)) {
+    ponder.on(`${name}:ParameterChanged`, ({ event, context }) => record(context.db, name, event));
+  }
+}

@@ -1,15 +1,26 @@
 /**
  * The node agent against a real chain (hardhat node) and real llama.cpp on a generated tiny model:
  * a streamed direct request settled and paid, bad input on every endpoint, a data challenge
- * answered and won, and an auction job won, executed, committed, settled and paid.
+ * answered and won, a wrong-output challenge answered and its dispute followed to the verdict and
+ * paid, an auction job won, executed, committed, settled and paid, and hash-only (URI)
+ * jobs: input fetched and checked before bidding, a mismatch refused, an unreachable one given up.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keccak256, parseEventLogs, parseUnits, toHex, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { challengeCommitment, inputHash, outputHash, type Receipt } from "../../agents/lib/encodings.ts";
-import { buildTicket, signTicket, verifyReceipt } from "../../agents/lib/tickets.ts";
+import {
+  challengeCommitment,
+  inputHash,
+  outputHash,
+  voteCommitment,
+  type Receipt,
+} from "../../agents/lib/encodings.ts";
+import { buildTicket, signTicket, ticketId, verifyReceipt } from "../../agents/lib/tickets.ts";
 import { NodeAgent } from "../../agents/node/NodeAgent.ts";
 import { loadNodeConfig } from "../../agents/node/NodeConfig.ts";
 import { NODE_PRICE, devKey, nodeHarness, parseSse, type NodeHarness } from "./nodeHarness.ts";
@@ -31,7 +42,32 @@ afterAll(async () => {
   await h?.chain.stop();
 });
 
+const STATUS_DISPUTED = 2;
 const STATUS_CLEARED = 3;
+const KIND_WRONG_OUTPUT = 1;
+const LEAF_HELD = 1;
+const LEAF_PAID = 3;
+const OUTCOME_GUILTY = 2;
+const OUTCOME_NEUTRAL = 3;
+const PHASE_COMMIT = 2;
+
+/** The harness validator funds its challenge slot `slot`, commits and reveals; returns the challenge id. */
+async function challengeFrom(
+  slot: bigint,
+  batchId: bigint,
+  header: { node: Hex; leafCount: number; committedAt: bigint; payout: bigint; lock: bigint; root: Hex },
+  index: number,
+  kind: number,
+  salt: Hex,
+): Promise<bigint> {
+  const v = h.validator.account;
+  const game = h.c.game;
+  await h.wait(await game.write.fundSlot([slot, await game.read.challengeBond()], { account: v }));
+  const commitment = challengeCommitment(batchId, index, kind, v.address, salt);
+  await h.wait(await game.write.commitChallenge([slot, commitment], { account: v }));
+  await h.wait(await game.write.revealChallenge([slot, batchId, header, index, kind, salt], { account: v }));
+  return game.read.challengeIdOf([v.address, slot]);
+}
 
 async function waitBatchOf(ticketRef: Hex): Promise<bigint> {
   return h.until(`batch with ${ticketRef}`, async () => {
@@ -185,6 +221,61 @@ describe("node agent", () => {
     await h.until("challenged batch paid", async () => (await h.c.settlement.read.stateOf([batchId])).paid > 0n);
   });
 
+  it("answers a wrong-output challenge, follows the committee dispute to its verdict, is paid for the held leaf and withdraws the bond", async () => {
+    const r = await h.request(url, h.req1, { prompt: "Dispute me", maxTokens: 10 });
+    const res = await h.post(url, "/v1/completions", r.body);
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { llmarket: { ticketId: Hex } };
+    const batchId = await waitBatchOf(out.llmarket.ticketId);
+    const row = agent.store.batchByChainId(batchId)!;
+    const index = agent.store.leavesOf(row.id).find((l) => l.ref === out.llmarket.ticketId)!.leafIndex!;
+    const meta = (await (await fetch(`${url}/v1/leaves/${batchId}/${index}`)).json()) as {
+      header: { node: Hex; leafCount: number; committedAt: string; payout: string; lock: string; root: Hex };
+    };
+    const header = {
+      ...meta.header,
+      committedAt: BigInt(meta.header.committedAt),
+      payout: BigInt(meta.header.payout),
+      lock: BigInt(meta.header.lock),
+    };
+    const salt = keccak256(toHex("node test wrong-output challenge"));
+    const v = h.validator.account;
+    const challengeId = await challengeFrom(2n, batchId, header, index, KIND_WRONG_OUTPUT, salt);
+    const challenge = () => agent.store.challenges().find((c) => c.chainBatchId === batchId && c.leafIndex === index);
+    const disputeId = await h.until("answer opens a dispute", async () => challenge()?.disputeId ?? undefined);
+    expect((await h.c.game.read.challengeOf([challengeId])).status).toBe(STATUS_DISPUTED);
+    expect((await h.c.settlement.read.leafStatusOf([batchId, index])) as number).toBe(LEAF_HELD);
+    // Only the challenger is a staked validator here, so no committee can form: the node draws
+    // (each draw re-targets until maxRedraws), the round ends unformed and the verdict is neutral,
+    // which clears the node. Blocks are mined here so each target passes.
+    const done = await h.until(
+      "dispute resolved",
+      async () => {
+        await h.advance(1);
+        return challenge()?.outcome ?? undefined;
+      },
+      120_000,
+    );
+    expect(done).toBe("cleared");
+    const share = await h.c.game.read.committeeShareBps();
+    const bond = h.d.params.challengeBond;
+    expect(challenge()!.bondCredit).toBe(bond - (bond * share) / 10_000n);
+    expect(challenge()!.slashed).toBe(0n);
+    const committee = await h.viem.getContractAt("Committee", h.d.addresses.Committee);
+    expect((await committee.read.disputeOf([disputeId])).outcome).toBe(OUTCOME_NEUTRAL);
+    expect((await h.c.game.read.challengeOf([challengeId])).status).toBe(STATUS_CLEARED);
+    // Funds do not strand: the bond credit is withdrawn and the held leaf is paid after the window.
+    await h.until("bond withdrawn", async () => (await h.c.game.read.creditOf([h.node])) === 0n);
+    await h.advance(40);
+    await h.until(
+      "held leaf paid",
+      async () => (await h.c.settlement.read.leafStatusOf([batchId, index])) === LEAF_PAID,
+    );
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/llmarket_node_challenges_total\{event="dispute_won"\} 1/);
+    expect(metrics).toMatch(/llmarket_node_disputes_open 0/);
+  });
+
   it("wins an auction, runs it, delivers, batches the auction leaf and is paid", async () => {
     const prompt = "Auction prompt";
     const t0 = await h.now();
@@ -227,6 +318,81 @@ describe("node agent", () => {
     expect(await h.c.market.read.heldOf([jobId])).toBe(0n);
   });
 
+  it("fetches a hash-only job's input from its URI, checks the hash before bidding, refuses a mismatch, and is paid", async () => {
+    const model = (await h.request(url)).model;
+    const good = { prompt: "Input behind a URI", stop: [], seed: 7 };
+    const goodHash = inputHash({ prompt: good.prompt, maxTokens: 10, stop: [], seed: 7n });
+    // A real HTTP server on 127.0.0.1 serves the good document; anything else is 404.
+    const server = createServer((req, res) => {
+      if (req.url === "/job-input.json")
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(good));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // A file whose content is not what the job's hash commits to.
+    const wrongFile = join(h.dir, "wrong-input.json");
+    writeFileSync(wrongFile, JSON.stringify({ prompt: "Not the committed prompt", seed: 7 }));
+    try {
+      const t0 = await h.now();
+      const params = {
+        modelId: model,
+        maxTokens: 10,
+        reservePricePerToken: 10n ** 15n,
+        minReputation: 0n,
+        commitDuration: 30,
+        revealDuration: 30,
+        deliveryDeadline: Number(t0 + 600n),
+      };
+      const postUri = async (uri: string) => {
+        const rc = await h.wait(
+          await h.c.market.write.postJobWithUri([params, goodHash, uri], { account: h.req2.account }),
+        );
+        return parseEventLogs({ abi: h.c.market.abi, logs: rc.logs, eventName: "JobPosted" })[0]!.args.jobId;
+      };
+      const okJob = await postUri(`${base}/job-input.json`);
+      const wrongJob = await postUri(pathToFileURL(wrongFile).href);
+      const goneJob = await postUri(`${base}/missing.json`);
+
+      await h.until(
+        "bid committed on the URI job",
+        async () => (await h.c.market.read.bidOf([okJob, h.node]))[2] === 1,
+      );
+      const refused = await h.until("mismatch refused", async () =>
+        agent.store.job(wrongJob)?.status === "refused" ? agent.store.job(wrongJob) : undefined,
+      );
+      expect(refused.note).toMatch(/not the posted inputHash/);
+      expect((await h.c.market.read.bidOf([wrongJob, h.node]))[2]).toBe(0);
+      expect(agent.store.job(goneJob)?.status).toBe("fetching");
+      expect(agent.store.job(okJob)?.input).toEqual({ prompt: good.prompt, stop: [], seed: 7n });
+
+      await h.advance(31);
+      await h.until("bid revealed", async () => (await h.c.market.read.bidOf([okJob, h.node]))[2] === 2);
+      await h.until("unreachable job given up", async () => agent.store.job(goneJob)?.status === "lost");
+      expect((await h.c.market.read.bidOf([goneJob, h.node]))[2]).toBe(0);
+      await h.advance(31);
+      await h.until("URI job delivered", async () => (await h.c.market.read.getJob([okJob])).status === 2, 90_000);
+      const output = (await (await fetch(`${url}/v1/jobs/${okJob}/output`)).json()) as {
+        prompt: string;
+        tokens: number[];
+      };
+      expect(output.prompt).toBe(good.prompt);
+      expect(output.tokens.length).toBeGreaterThan(0);
+      const held = await h.c.market.read.heldOf([okJob]);
+      expect(held).toBeGreaterThan(0n);
+      const batchId = await waitBatchOf(toHex(okJob, { size: 32 }));
+      await h.advance(40);
+      await h.until("URI job's leaf paid", async () => (await h.c.market.read.heldOf([okJob])) === 0n);
+      expect((await h.c.settlement.read.stateOf([batchId])).paid).toBeGreaterThanOrEqual(held);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/llmarket_node_auction_events_total\{event="input_refused"\} 1/);
+      expect(metrics).toMatch(/llmarket_node_auction_events_total\{event="input_fetched"\} 1/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it("serves a chat completion and, with no voucher for it, is paid through its own ticket", async () => {
     const messages = [
       { role: "system" as const, content: "Be brief." },
@@ -253,7 +419,7 @@ describe("node agent", () => {
     expect(await h.c.escrow.read.ticketRedeemed([out.llmarket.ticketId])).toBe(true);
   });
 
-  it("with --fault wrong-output:1 commits consistent but wrong outputs (the demo's cheating node)", async () => {
+  it("with --fault wrong-output:1 commits consistent but wrong outputs (the demo's cheating node), loses the dispute and reports the slash", async () => {
     // A second node (dev account 6) with its own key, stake, escrow and data directory.
     const cheatKey = devKey(6);
     const cheat = privateKeyToAccount(cheatKey);
@@ -316,6 +482,65 @@ describe("node agent", () => {
         await verifyReceipt(out.llmarket.receipt, cheat.address, out.llmarket.receiptSignature, h.gameDomain),
       ).toBe(true);
       expect(bad.direct.o.fault.injected).toBe(1);
+
+      // Its wrong output is challenged and a committee of three staked validators (declared for
+      // the model, voting by hand here) finds it guilty: the agent draws and finalizes the dispute
+      // itself, records the verdict and the slash, and reports the voided batch's lost leaves.
+      const ticketRef = ticketId(ticket, h.escrowDomain);
+      const batchId = await h.until("cheat's batch", async () => {
+        for (const b of bad.store.batches())
+          if (b.chainBatchId !== null && bad.store.leavesOf(b.id).some((l) => l.ref === ticketRef))
+            return b.chainBatchId;
+        return undefined;
+      });
+      const batchRow = bad.store.batchByChainId(batchId)!;
+      const index = bad.store.leavesOf(batchRow.id).find((l) => l.ref === ticketRef)!.leafIndex!;
+      const jurors = (await h.viem.getWalletClients()).slice(7, 10);
+      const staking = await h.viem.getContractAt("Staking", h.d.addresses.Staking);
+      for (const j of jurors) {
+        await h.wait(await h.c.token.write.faucet([j.account.address, parseUnits("6000", 18)]));
+        await h.wait(
+          await h.c.token.write.approve([h.d.addresses.Staking, parseUnits("5000", 18)], { account: j.account }),
+        );
+        await h.wait(await staking.write.stake([parseUnits("5000", 18)], { account: j.account }));
+        await h.wait(await staking.write.declareValidator([[m.id]], { account: j.account }));
+      }
+      const header = { ...batchRow.header! };
+      const v = h.validator.account;
+      const salt = keccak256(toHex("challenge the cheat"));
+      await challengeFrom(3n, batchId, header, index, KIND_WRONG_OUTPUT, salt);
+      const challenge = () => bad.store.challenges().find((c) => c.chainBatchId === batchId && c.leafIndex === index);
+      const disputeId = await h.until("dispute opened", async () => challenge()?.disputeId ?? undefined);
+      const committee = await h.viem.getContractAt("Committee", h.d.addresses.Committee);
+      // The agent draws once the target block is past (blocks are mined here).
+      await h.until("committee drawn", async () => {
+        await h.advance(1);
+        return (await committee.read.phase([disputeId])) === PHASE_COMMIT;
+      });
+      const members = (await committee.read.membersOf([disputeId, 0])).map((a) => a.toLowerCase());
+      expect(members.sort()).toEqual(jurors.map((j) => j.account.address.toLowerCase()).sort());
+      const voteSalt = keccak256(toHex("guilty"));
+      for (const j of jurors)
+        await h.wait(
+          await committee.write.commitVote([disputeId, voteCommitment(disputeId, j.account.address, true, voteSalt)], {
+            account: j.account,
+          }),
+        );
+      await h.advance(21);
+      for (const j of jurors)
+        await h.wait(await committee.write.revealVote([disputeId, true, voteSalt], { account: j.account }));
+      await h.advance(45); // reveal and appeal windows over: the agent finalizes
+      const outcome = await h.until("verdict recorded", async () => challenge()?.outcome ?? undefined, 60_000);
+      expect(outcome).toBe("upheld");
+      expect((await committee.read.disputeOf([disputeId])).outcome).toBe(OUTCOME_GUILTY);
+      expect(challenge()!.slashed).toBeGreaterThan(0n);
+      expect(challenge()!.bondCredit).toBe(0n);
+      await h.advance(40);
+      await h.until("voided batch reported", async () => bad.store.batchByChainId(batchId)?.status === "voided");
+      const metrics = await (await fetch(`${bad.url}/metrics`)).text();
+      expect(metrics).toMatch(/llmarket_node_challenges_total\{event="dispute_lost"\} 1/);
+      expect(metrics).toMatch(/llmarket_node_slashed_wei_total [1-9]/);
+      expect(metrics).toMatch(/llmarket_node_unclaimed_leaves_total [1-9]/);
     } finally {
       await bad.stop();
     }

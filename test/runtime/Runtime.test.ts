@@ -154,6 +154,22 @@ describe("determinism (flash attention off)", () => {
     expect(child.outputHash).toBe(here.outputHash);
   });
 
+  it("runs more jobs than parallel sequences at once, each on a fresh sequence, with the ids of a lone run", async () => {
+    const par = await Runtime.create({ parallel: 2 });
+    try {
+      const m = await par.store.register(q8Path, { trusted: true });
+      const p = par.profile({ model: m.id, threads: 1, batchSize: 512, contextSize: 256 });
+      const inputs = Array.from({ length: 6 }, (_, i) => ({ ...input(24), prompt: `${i}: ${PROMPT}` }));
+      const alone = [];
+      for (const inp of inputs) alone.push((await rt.generate(p, inp)).tokens);
+      // Six jobs on two sequences: the waiting ones must get a sequence as soon as one is reclaimed.
+      const together = await Promise.all(inputs.map((inp) => par.generate(p, inp)));
+      expect(together.map((r) => r.tokens)).toEqual(alone);
+    } finally {
+      await par.close();
+    }
+  });
+
   it("reproduces temperature sampling with the same seed and changes with another seed", async () => {
     const p = rt.profile({
       model: q8.id,

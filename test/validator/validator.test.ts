@@ -9,7 +9,8 @@
  *  b. an honest node challenged by a dishonest validator (L, --fault false-challenge:1) keeps its
  *     stake and L loses its bond;
  *  c. a node killed with SIGKILL after committing a batch cannot answer the data challenge and is
- *     slashed after the response window (slashSilent).
+ *     slashed after the response window (slashSilent); (d) its challenger K, a child process, is
+ *     killed with SIGKILL between its challenge commit and reveal and reveals after a restart.
  */
 import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,8 +20,8 @@ import { Validator } from "../../agents/validator/Validator.ts";
 import { loadValidatorConfig } from "../../agents/validator/ValidatorConfig.ts";
 import {
   ask,
-  devAddress,
   devKey,
+  metric,
   until,
   validatorNetwork,
   type NodeProcess,
@@ -31,7 +32,8 @@ import {
 const VOTE_GUILTY = 1;
 const VOTE_NOT_GUILTY = 2;
 // Accounts: 1 honest node, 2 cheating node, 3 node that goes silent, 4-6 validators A B C,
-// 7 validator J (child process), 8 dishonest validator L, 9 requester, 10 an account with no stake.
+// 7 validator J (child process), 8 dishonest validator L, 9 requester, 10 an account with no stake,
+// 11 validator K (child process).
 let net: ValidatorNetwork;
 let honest: NodeProcess;
 let cheater: NodeProcess;
@@ -71,7 +73,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe("validator agent with real node agents", () => {
-  it("starts only with stake, and refuses the fault switch off dev chains by construction", async () => {
+  it("starts only with stake, rejects a malformed fault switch, serves health and metrics", async () => {
     const cfg = loadValidatorConfig(
       { rpcUrl: net.chain.url, deployments: net.deploymentsFile, models: [net.modelPath], dataDir: join(net.dir, "x") },
       { LLMARKET_VALIDATOR_KEY: devKey(10) },
@@ -120,8 +122,8 @@ describe("validator agent with real node agents", () => {
       120_000,
     );
     expect((await net.seatOf(disputeId, 0, j.address)).vote).toBe(VOTE_GUILTY);
-    expect((await net.seatOf(disputeId, 0, b.me)).vote).toBe(VOTE_GUILTY);
-    expect((await net.seatOf(disputeId, 0, c.me)).vote).toBe(VOTE_GUILTY);
+    for (const m of [b.me, c.me])
+      expect(await until(`${m} revealed`, async () => (await net.seatOf(disputeId, 0, m)).vote)).toBe(VOTE_GUILTY);
     await until("the cheater's batch voided", async () =>
       (await net.batchesOf(cheater.address)).find((x) => x.batchId === challenge.batchId && x.voided),
     );
@@ -170,27 +172,28 @@ describe("validator agent with real node agents", () => {
     }
   }, 420_000);
 
-  it("slashes a node killed with SIGKILL after committing a batch (data challenge, no response)", async () => {
-    const market = await net.requester(9, silent);
-    // A is stopped (gracefully) while the node commits and dies, so no check fetches the leaf first.
-    const aConfig = a.config;
+  it("slashes a node killed with SIGKILL after committing a batch; its challenger, killed between its challenge commit and reveal, reveals after a restart", async () => {
+    // Only K samples here: A stops (gracefully) so no check fetches the leaf before the node dies.
     await net.stopValidator(a);
+    const sampler = { sampleP: "1", sampleFloor: "1", revealDelaySeconds: "6" };
+    let k = await net.spawnValidator("K", 11, juror); // staked and declared before the clock matters
+    await net.stopChild(k.child);
+    const market = await net.requester(9, silent);
     const stakeBefore = await net.stakeOf(silent.address);
     await ask(market, net.model, "A validator checks");
     const batch = await until("the node committed its batch", async () => (await net.batchesOf(silent.address))[0]);
     await net.kill9(silent.child);
-    a = await net.startValidator("A", 4, { sampleP: "1", sampleFloor: "1" });
-    expect(a.config.dataDir).toBe(aConfig.dataDir);
-    const challenge = await until("A challenges the unserved leaf", async () =>
-      a.store.challenges().find((ch) => ch.batchId === batch.batchId),
-    );
-    expect(challenge.kind).toBe(0); // data not served
-    expect(a.store.samples().find((s) => s.batchId === batch.batchId)?.outcome).toBe("unavailable");
+    k = await net.spawnValidator("K", 11, sampler);
+    const sample = (state: string) => `llmarket_validator_challenges_total{kind="0",state="${state}"}`; // kind 0: data
+    await until("K committed a data challenge", async () => (await metric(k.url, sample("committed"))) >= 1, 60_000);
+    expect(await metric(k.url, `llmarket_validator_checks_total{outcome="unavailable",mode="none"}`)).toBe(1);
+    await net.kill9(k.child); // within --reveal-delay-seconds: committed, not revealed
+    k = await net.spawnValidator("K", 11, sampler); // same data dir: the store holds the salt
+    await until("K revealed after the restart", async () => (await metric(k.url, sample("revealed"))) >= 1, 60_000);
     await until("slashSilent after the response window", async () =>
       (await net.batchesOf(silent.address)).find((x) => x.batchId === batch.batchId && x.voided),
     );
     expect(await net.stakeOf(silent.address)).toBeLessThan(stakeBefore);
-    await until("A's store says won", async () => a.store.challenge(challenge.commitment)?.state === "won");
-    expect(devAddress(3)).toBe(silent.address);
+    await until("K's challenge won", async () => (await metric(k.url, sample("won"))) >= 1);
   }, 300_000);
 });

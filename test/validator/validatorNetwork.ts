@@ -204,13 +204,23 @@ export async function validatorNetwork(o: { params?: Partial<ProtocolParams>; di
     });
 
     /** A validator agent in this process (shares the llama.cpp runtime); logs to logs/<name>.log. */
-    const startValidator = async (name: string, i: number, extra: Record<string, string> = {}): Promise<Validator> => {
+    const startValidator = async (
+      name: string,
+      i: number,
+      extra: Record<string, string> = {},
+      onEvent?: (event: string, fields: Record<string, unknown>) => void,
+    ): Promise<Validator> => {
       const cfg = loadValidatorConfig(
         { ...validatorFlags(name, extra), models: [modelPath], listen: "127.0.0.1:0" },
         { LLMARKET_VALIDATOR_KEY: devKey(i) },
       );
       const out = createWriteStream(join(logDir, `${name}.log`), { flags: "a" });
-      const v = await Validator.create(cfg, { runtime, log: jsonLogger((l) => out.write(l + "\n")) });
+      const write = jsonLogger((l) => out.write(l + "\n"));
+      const log = (event: string, fields: Record<string, unknown> = {}): void => {
+        write(event, fields);
+        onEvent?.(event, fields);
+      };
+      const v = await Validator.create(cfg, { runtime, log });
       inProcess.push(v);
       await v.start();
       return v;
@@ -243,6 +253,12 @@ export async function validatorNetwork(o: { params?: Partial<ProtocolParams>; di
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
       process.kill(child.pid!, "SIGKILL");
       await exited;
+      children.splice(children.indexOf(child), 1);
+    };
+
+    /** Stops a child process gracefully (SIGTERM, then SIGKILL after 5 s) by pid. */
+    const stopChild = async (child: ChildProcess): Promise<void> => {
+      await stopProcess(child, 5_000);
       children.splice(children.indexOf(child), 1);
     };
 
@@ -315,6 +331,7 @@ export async function validatorNetwork(o: { params?: Partial<ProtocolParams>; di
       stopValidator,
       spawnValidator,
       kill9,
+      stopChild,
       requester,
       stakeOf,
       batchesOf,
@@ -331,6 +348,14 @@ export async function validatorNetwork(o: { params?: Partial<ProtocolParams>; di
 }
 
 export type ValidatorNetwork = Awaited<ReturnType<typeof validatorNetwork>>;
+
+/** The value of one Prometheus sample of an agent's /metrics (0 when absent), e.g.
+ * `llmarket_validator_challenges_total{kind="0",state="committed"}`. */
+export async function metric(url: string, sample: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(sample + " "));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
 
 /** One direct request through the SDK (a leaf for the node's next batch). */
 export async function ask(market: Market, model: Hex, prompt: string, maxTokens = 16) {

@@ -5,12 +5,25 @@
  *   GET /nodes/ranked        nodes offering a model, filtered and scored (indexer/lib/rankNodes.ts)
  *   GET /nodes/:address      one node: registry, stake, capabilities, reputation, aggregates
  *   GET /models              models with their offer counts, cheapest price and validators
+ *   GET /jobs/:id            one auction job with its bids
+ *   GET /batches/:id         one batch with its chunks, leaves (decoded from calldata) and challenges
+ *   GET /challenges/:id      one challenge ("batchId:leafIndex") with its dispute, rounds and votes
  *   GET /stats               market totals and governance parameters
  * Ponder adds /health, /ready, /status and /metrics. Errors are JSON: { error: { code, message, issues? } }.
  */
 import { db, publicClients } from "ponder:api";
 import schema, {
+  auctionBid,
+  auctionJob,
+  batch,
+  batchChunk,
+  batchLeaf,
   capability,
+  challenge,
+  committeeVote,
+  dispute,
+  disputeRound,
+  leafStatus,
   creditBalance,
   escrowPair,
   marketStats,
@@ -23,7 +36,7 @@ import schema, {
   validatorModel,
 } from "ponder:schema";
 import { Hono, type Context } from "hono";
-import { and, client, count, desc, eq, graphql, min, replaceBigInts, sum } from "ponder";
+import { and, asc, client, count, desc, eq, graphql, min, replaceBigInts, sum } from "ponder";
 import type { Hex } from "viem";
 import { z } from "zod";
 import { START, valueAt } from "../../../agents/lib/reputation.ts";
@@ -148,37 +161,41 @@ app.get("/nodes/:address", async (c) => {
   const address = parsed.data.toLowerCase() as Hex;
   const [n] = await db.select().from(node).where(eq(node.address, address));
   if (!n) return fail(c, 404, "unknown_node", `No node ${address} has been seen on chain.`);
-  const [stakeRows, caps, stats, history, credits, escrow, now, params] = await Promise.all([
-    db.select().from(stakeAccount).where(eq(stakeAccount.address, address)),
-    db
-      .select({
-        modelId: capability.modelId,
-        family: model.family,
-        quantization: capability.quantization,
-        maxBatch: capability.maxBatch,
-        maxTokens: capability.maxTokens,
-        latencySlaMs: capability.latencySlaMs,
-        pricePerToken: capability.pricePerToken,
-        updatedAt: capability.updatedAt,
-      })
-      .from(capability)
-      .leftJoin(model, eq(model.id, capability.modelId))
-      .where(eq(capability.node, address)),
-    db.select().from(nodeStats).where(eq(nodeStats.node, address)),
-    db
-      .select()
-      .from(reputationUpdate)
-      .where(eq(reputationUpdate.node, address))
-      .orderBy(desc(reputationUpdate.blockNumber), desc(reputationUpdate.id))
-      .limit(20),
-    db.select().from(creditBalance).where(eq(creditBalance.account, address)),
-    db
-      .select({ pairs: count(), escrowed: sum(escrowPair.balance), paid: sum(escrowPair.paid) })
-      .from(escrowPair)
-      .where(eq(escrowPair.node, address)),
-    chainNow(),
-    reputationParams(),
-  ]);
+  const [stakeRows, caps, stats, history, credits, escrow, now, params, batches, challenges, auctionsWon] =
+    await Promise.all([
+      db.select().from(stakeAccount).where(eq(stakeAccount.address, address)),
+      db
+        .select({
+          modelId: capability.modelId,
+          family: model.family,
+          quantization: capability.quantization,
+          maxBatch: capability.maxBatch,
+          maxTokens: capability.maxTokens,
+          latencySlaMs: capability.latencySlaMs,
+          pricePerToken: capability.pricePerToken,
+          updatedAt: capability.updatedAt,
+        })
+        .from(capability)
+        .leftJoin(model, eq(model.id, capability.modelId))
+        .where(eq(capability.node, address)),
+      db.select().from(nodeStats).where(eq(nodeStats.node, address)),
+      db
+        .select()
+        .from(reputationUpdate)
+        .where(eq(reputationUpdate.node, address))
+        .orderBy(desc(reputationUpdate.blockNumber), desc(reputationUpdate.id))
+        .limit(20),
+      db.select().from(creditBalance).where(eq(creditBalance.account, address)),
+      db
+        .select({ pairs: count(), escrowed: sum(escrowPair.balance), paid: sum(escrowPair.paid) })
+        .from(escrowPair)
+        .where(eq(escrowPair.node, address)),
+      chainNow(),
+      reputationParams(),
+      db.select().from(batch).where(eq(batch.node, address)).orderBy(desc(batch.id)).limit(20),
+      db.select().from(challenge).where(eq(challenge.node, address)).orderBy(desc(challenge.revealedAt)).limit(20),
+      db.select().from(auctionJob).where(eq(auctionJob.winner, address)).orderBy(desc(auctionJob.id)).limit(20),
+    ]);
   const s = stakeRows[0];
   return json(c, {
     ...n,
@@ -199,6 +216,9 @@ app.get("/nodes/:address", async (c) => {
       credits.map((r) => [r.source, { credited: r.credited, withdrawn: r.withdrawn, balance: r.balance }]),
     ),
     escrow: { pairs: escrow[0]?.pairs ?? 0, escrowed: escrow[0]?.escrowed ?? "0", paid: escrow[0]?.paid ?? "0" },
+    recentBatches: batches,
+    recentChallenges: challenges,
+    recentAuctionsWon: auctionsWon,
   });
 });
 
@@ -227,6 +247,82 @@ app.get("/models", async (c) => {
         validators: validators.find((v) => v.modelId === m.id)?.validators ?? 0,
       };
     }),
+  });
+});
+
+const idSchema = z.string().regex(/^[0-9]{1,78}$/, "id must be a decimal integer");
+const challengeIdSchema = z
+  .string()
+  .regex(/^[0-9]{1,78}:[0-9]{1,10}$/, "challenge id must be batchId:leafIndex (decimal integers)");
+
+app.get("/jobs/:id", async (c) => {
+  const parsed = idSchema.safeParse(c.req.param("id"));
+  if (!parsed.success) return badRequest(c, parsed.error);
+  const id = BigInt(parsed.data);
+  const [job] = await db.select().from(auctionJob).where(eq(auctionJob.id, id));
+  if (!job) return fail(c, 404, "unknown_job", `No auction job ${id} has been posted.`);
+  const [bids, leaves] = await Promise.all([
+    db.select().from(auctionBid).where(eq(auctionBid.jobId, id)).orderBy(asc(auctionBid.order)),
+    // The auction leaf that paid the job (ref = job id as bytes32), once its chunk settled.
+    db
+      .select()
+      .from(batchLeaf)
+      .where(and(eq(batchLeaf.kind, 1), eq(batchLeaf.ref, `0x${id.toString(16).padStart(64, "0")}` as Hex))),
+  ]);
+  return json(c, { ...job, bidList: bids, settledLeaf: leaves[0] ?? null });
+});
+
+app.get("/batches/:id", async (c) => {
+  const parsed = idSchema.safeParse(c.req.param("id"));
+  if (!parsed.success) return badRequest(c, parsed.error);
+  const id = BigInt(parsed.data);
+  const [b] = await db.select().from(batch).where(eq(batch.id, id));
+  if (!b) return fail(c, 404, "unknown_batch", `No batch ${id} has been committed.`);
+  const [chunks, leaves, statuses, challenges] = await Promise.all([
+    db.select().from(batchChunk).where(eq(batchChunk.batchId, id)).orderBy(asc(batchChunk.chunkIndex)),
+    db.select().from(batchLeaf).where(eq(batchLeaf.batchId, id)).orderBy(asc(batchLeaf.leafIndex)),
+    db.select().from(leafStatus).where(eq(leafStatus.batchId, id)),
+    db.select().from(challenge).where(eq(challenge.batchId, id)).orderBy(asc(challenge.leafIndex)),
+  ]);
+  const statusOf = new Map(statuses.map((r) => [r.leafIndex, r.status]));
+  return json(c, {
+    ...b,
+    chunks,
+    leaves: leaves.map((l) => ({ ...l, challengeStatus: statusOf.get(l.leafIndex) ?? null })),
+    leafStatuses: statuses,
+    challenges,
+  });
+});
+
+app.get("/challenges/:id", async (c) => {
+  const parsed = challengeIdSchema.safeParse(c.req.param("id"));
+  if (!parsed.success) return badRequest(c, parsed.error);
+  const [ch] = await db.select().from(challenge).where(eq(challenge.id, parsed.data));
+  if (!ch) return fail(c, 404, "unknown_challenge", `No challenge ${parsed.data} has been revealed.`);
+  const [leaf, disputes] = await Promise.all([
+    db
+      .select()
+      .from(batchLeaf)
+      .where(and(eq(batchLeaf.batchId, ch.batchId), eq(batchLeaf.leafIndex, ch.leafIndex))),
+    ch.disputeId === null ? Promise.resolve([]) : db.select().from(dispute).where(eq(dispute.id, ch.disputeId)),
+  ]);
+  const d = disputes[0];
+  const [rounds, votes] = d
+    ? await Promise.all([
+        db.select().from(disputeRound).where(eq(disputeRound.disputeId, d.id)).orderBy(asc(disputeRound.round)),
+        db
+          .select()
+          .from(committeeVote)
+          .where(eq(committeeVote.disputeId, d.id))
+          .orderBy(asc(committeeVote.round), asc(committeeVote.member)),
+      ])
+    : [[], []];
+  return json(c, {
+    ...ch,
+    leaf: leaf[0] ?? null,
+    dispute: d
+      ? { ...d, rounds: rounds.map((r) => ({ ...r, votes: votes.filter((v) => v.round === r.round) })) }
+      : null,
   });
 });
 

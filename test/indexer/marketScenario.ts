@@ -1,0 +1,269 @@
+/**
+ * Drives the market, settlement and dispute events through the real contracts on a `hardhat node`
+ * for the indexer tests: a sealed-bid auction with two bidders (commit, reveal, finalize, bond
+ * release, delivery), a batch mixing the auction leaf and ticket leaves settled by calldata (the
+ * auction collected, vouchers paid through settlement, the batch released), a data challenge the
+ * node answers (cleared), and a wrong-output challenge that goes to a committee (draw, commit and
+ * reveal votes, a silent member, guilty verdict, the batch voided and the node slashed, a reward
+ * claimed and withdrawn), plus credit withdrawals and a settlement parameter change. Uses the same
+ * fixture and batch driver as the settlement and committee tests.
+ */
+import { keccak256, parseEventLogs, parseUnits, toHex, type Address, type Hex } from "viem";
+import { network } from "hardhat";
+import {
+  CHALLENGE_DATA,
+  CHALLENGE_WRONG_OUTPUT,
+  bidCommitment,
+  outputHash,
+  voteCommitment,
+  type Leaf,
+} from "../../agents/lib/encodings.ts";
+import { MODEL, PRICE, Q8_0, protocolFixture, type ProtocolFixture } from "../utils/protocolFixture.ts";
+import { BatchDriver, PROFILE, type MadeLeaf } from "../utils/batchDriver.ts";
+
+/** The contracts' generated types are exact; the committee is called by name (as in its tests). */
+type Loose = {
+  abi: readonly unknown[];
+  read: Record<string, (args?: unknown[]) => Promise<unknown>>;
+  write: Record<string, (args: unknown[], o?: unknown) => Promise<Hex>>;
+};
+
+export type MarketScenario = {
+  f: ProtocolFixture;
+  node: Address;
+  loser: Address;
+  job: { id: bigint; winnerPrice: bigint; loserPrice: bigint; clearing: bigint; tokens: number[]; requester: Address };
+  /** Batch 1: auction + tickets, settled and released. */
+  settled: {
+    batchId: bigint;
+    leaves: Leaf[];
+    hashes: Hex[];
+    chunk: { paid: bigint; toNode: bigint; royalties: bigint; fees: bigint };
+  };
+  /** Batch 2: a data challenge the node answered. */
+  cleared: {
+    batchId: bigint;
+    leafIndex: number;
+    challengeId: bigint;
+    challenger: Address;
+    prompt: string;
+    tokens: number[];
+  };
+  /** Batch 3: a wrong-output challenge the committee upheld. */
+  upheld: {
+    batchId: bigint;
+    leafIndex: number;
+    challenger: Address;
+    disputeId: bigint;
+    members: Address[];
+    votes: (boolean | null)[];
+    slashed: bigint;
+    rewarded: Address;
+  };
+};
+
+export async function runMarketScenario(chainUrl: string): Promise<MarketScenario> {
+  const conn = await network.create({ network: "localhost", override: { url: chainUrl } });
+  const f = await protocolFixture({ connection: conn, requesters: 2, validators: 10 });
+  const d = new BatchDriver(f);
+  const committee = (await f.viem.getContractAt("Committee", f.deployed.addresses.Committee)) as unknown as Loose;
+  const [r1, r2] = f.requesters;
+  if (!r1 || !r2) throw new Error("need two requesters");
+  const node = f.node;
+  const loser = f.wallets[2 + f.validators.length + f.requesters.length];
+  if (!loser) throw new Error("need a spare account for the second bidder");
+
+  // ---- a second node, to bid and lose
+  const stake = parseUnits("5000", 18);
+  await f.wait(await f.c.token.write.faucet([loser.account.address, stake]));
+  await f.wait(await f.c.token.write.approve([f.deployed.addresses.Staking, stake], { account: loser.account }));
+  await f.wait(await f.c.staking.write.stake([stake], { account: loser.account }));
+  await f.wait(
+    await f.c.nodes.write.register(
+      [
+        "http://127.0.0.1:2",
+        loser.account.address,
+        [{ modelId: MODEL, quantization: Q8_0, maxBatch: 4, maxTokens: 4096, latencySlaMs: 800, pricePerToken: PRICE }],
+      ],
+      { account: loser.account },
+    ),
+  );
+
+  // ---- auction: two sealed bids, Vickrey clearing at the second price
+  const t0 = await f.now();
+  const prompt = "indexer auction prompt";
+  const posted = await f.wait(
+    await f.c.market.write.postJob(
+      [
+        {
+          modelId: MODEL,
+          maxTokens: 64,
+          reservePricePerToken: PRICE,
+          minReputation: 0n,
+          commitDuration: 30,
+          revealDuration: 30,
+          deliveryDeadline: Number(t0 + 600n),
+        },
+        prompt,
+        [],
+        0n,
+      ],
+      { account: r2.account },
+    ),
+  );
+  const [jp] = parseEventLogs({ abi: f.c.market.abi, logs: posted.logs, eventName: "JobPosted" });
+  const jobId = jp!.args.jobId;
+  const winnerPrice = PRICE / 2n;
+  const loserPrice = (PRICE * 3n) / 4n;
+  const salt = (who: string) => keccak256(toHex(`bid ${who}`));
+  await f.wait(
+    await f.c.market.write.commitBid([jobId, bidCommitment(jobId, node.account.address, winnerPrice, salt("w"))], {
+      account: node.account,
+    }),
+  );
+  await f.wait(
+    await f.c.market.write.commitBid([jobId, bidCommitment(jobId, loser.account.address, loserPrice, salt("l"))], {
+      account: loser.account,
+    }),
+  );
+  await f.advance(31);
+  await f.wait(await f.c.market.write.revealBid([jobId, winnerPrice, salt("w")], { account: node.account }));
+  await f.wait(await f.c.market.write.revealBid([jobId, loserPrice, salt("l")], { account: loser.account }));
+  await f.advance(31);
+  await f.wait(await f.c.market.write.finalize([jobId]));
+  await f.wait(await f.c.market.write.releaseBond([jobId, loser.account.address]));
+  const tokens = [5, 6, 7, 8, 9];
+  await f.wait(
+    await f.c.market.write.deliver([jobId, outputHash(PROFILE, tokens), tokens.length], { account: node.account }),
+  );
+  const held = await f.c.market.read.heldOf([jobId]);
+
+  // ---- batch 1: the auction leaf and four ticket leaves of two requesters, settled and released
+  const made: MadeLeaf[] = [
+    d.auctionLeaf(jobId, r2.account.address, prompt, tokens, held, t0 + 600n),
+    await d.ticketLeaf(r1, "ticket one", 7),
+    await d.ticketLeaf(r2, "ticket two", 3),
+    await d.ticketLeaf(r1, "ticket three", 11),
+    await d.ticketLeaf(r2, "ticket four", 2),
+  ];
+  const b1 = await d.commit(made);
+  await d.toSettlement(b1.header);
+  const [settleReceipt] = await d.settleAll(b1.batchId, b1.header, b1.batch, [r1, r2]);
+  const [cs] = parseEventLogs({ abi: f.c.settlement.abi, logs: settleReceipt!.logs, eventName: "ChunkSettled" });
+  await f.wait(await f.c.settlement.write.withdrawCredits({ account: node.account }));
+
+  // ---- batch 2: a data challenge, answered by the node (cleared)
+  const dataLeaf = await d.ticketLeaf(r1, "data challenged", 6);
+  const b2 = await d.commit([dataLeaf]);
+  const dataChallenger = f.validators[1]!;
+  const { challengeId: dataChallengeId } = await d.challenge(dataChallenger, b2.batchId, b2.header, 0, CHALLENGE_DATA);
+  await f.wait(
+    await f.c.game.write.respondToChallenge([
+      dataChallengeId,
+      b2.batchId,
+      b2.header,
+      b2.batch.leaves[0]!,
+      b2.batch.tree.proof(0),
+      { prompt: dataLeaf.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: dataLeaf.tokens },
+    ]),
+  );
+
+  // ---- batch 3: a wrong-output challenge, a committee votes guilty
+  const wrongLeaf = await d.ticketLeaf(r1, "wrong output", 4);
+  const b3 = await d.commit([wrongLeaf]);
+  const challenger = f.validators[0]!;
+  const { challengeId: wrongChallengeId } = await d.challenge(
+    challenger,
+    b3.batchId,
+    b3.header,
+    0,
+    CHALLENGE_WRONG_OUTPUT,
+  );
+  const answered = await f.wait(
+    await f.c.game.write.respondToChallenge([
+      wrongChallengeId,
+      b3.batchId,
+      b3.header,
+      b3.batch.leaves[0]!,
+      b3.batch.tree.proof(0),
+      { prompt: wrongLeaf.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: wrongLeaf.tokens },
+    ]),
+  );
+  const [created] = parseEventLogs({
+    abi: committee.abi as never,
+    logs: answered.logs,
+    eventName: "DisputeCreated" as never,
+  });
+  const disputeId = (created as unknown as { args: { disputeId: bigint } }).args.disputeId;
+  for (let i = 0n; i <= f.deployed.params.drawDelayBlocks + 1n; i++) await f.testClient.mine({ blocks: 1 });
+  await f.wait(await committee.write.draw!([disputeId]));
+  const members = (await committee.read.membersOf!([disputeId, 0])) as Address[];
+  const wallet = (a: Address) => f.validators.find((v) => v.account.address.toLowerCase() === a.toLowerCase())!;
+  // Every member votes guilty except the last, who stays silent (and is penalized).
+  const votes = members.map((_, i) => (i === members.length - 1 ? null : true));
+  const drawnAt = await f.now();
+  const voteSalt = (m: Address) => keccak256(toHex(`vote ${disputeId} ${m}`));
+  for (const [i, m] of members.entries()) {
+    const v = votes[i];
+    if (v === null || v === undefined) continue;
+    await f.wait(
+      await committee.write.commitVote!([disputeId, voteCommitment(disputeId, m, v, voteSalt(m))], {
+        account: wallet(m).account,
+      }),
+    );
+  }
+  const left = drawnAt + f.deployed.params.voteCommitSeconds + 1n - (await f.now());
+  if (left > 0n) await f.advance(left);
+  for (const [i, m] of members.entries()) {
+    const v = votes[i];
+    if (v === null || v === undefined) continue;
+    await f.wait(await committee.write.revealVote!([disputeId, v, voteSalt(m)], { account: wallet(m).account }));
+  }
+  await f.advance(f.deployed.params.voteRevealSeconds + f.deployed.params.appealSeconds + 2n);
+  const finalized = await f.wait(await committee.write.finalize!([disputeId]));
+  const [voided] = parseEventLogs({ abi: f.c.settlement.abi, logs: finalized.logs, eventName: "BatchVoided" });
+  const rewarded = members[0]!;
+  await f.wait(await committee.write.claimReward!([disputeId, 0], { account: wallet(rewarded).account }));
+  await f.wait(await committee.write.withdrawCredits!([], { account: wallet(rewarded).account }));
+
+  // ---- a settlement parameter change, so every contract's ParameterChanged is seen
+  await f.wait(await f.c.settlement.write.setParameter([toHex("protocolFeeBps", { size: 32 }), 250n]));
+
+  return {
+    f,
+    node: node.account.address,
+    loser: loser.account.address,
+    job: {
+      id: jobId,
+      winnerPrice,
+      loserPrice,
+      clearing: loserPrice,
+      tokens,
+      requester: r2.account.address,
+    },
+    settled: {
+      batchId: b1.batchId,
+      leaves: b1.batch.leaves,
+      hashes: b1.batch.hashes,
+      chunk: { paid: cs!.args.paid, toNode: cs!.args.toNode, royalties: cs!.args.royalties, fees: cs!.args.fees },
+    },
+    cleared: {
+      batchId: b2.batchId,
+      leafIndex: 0,
+      challengeId: dataChallengeId,
+      challenger: dataChallenger.account.address,
+      prompt: dataLeaf.prompt,
+      tokens: dataLeaf.tokens,
+    },
+    upheld: {
+      batchId: b3.batchId,
+      leafIndex: 0,
+      challenger: challenger.account.address,
+      disputeId,
+      members,
+      votes,
+      slashed: voided?.args.slashed ?? 0n,
+      rewarded,
+    },
+  };
+}

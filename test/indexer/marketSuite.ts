@@ -1,0 +1,323 @@
+/**
+ * The indexer's market, settlement and dispute tables end to end, for one database: a real
+ * `hardhat node`, the events of test/indexer/marketScenario.ts driven through the contracts,
+ * `ponder start` as a child process, assertions on REST, GraphQL and SQL over HTTP cross-checked
+ * against the chain and the scenario's own leaves, then a restart on the same database that must
+ * not duplicate a row. Run by market.test.ts (PGlite) and market.postgres.test.ts (PostgreSQL).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createClient } from "@ponder/client";
+import { eq } from "@ponder/client";
+import { leafHash } from "../../agents/lib/encodings.ts";
+import { writeDeployment } from "../../agents/lib/deployments.ts";
+import * as schema from "../../indexer/ponder.schema.ts";
+import { startPonder, type PonderProcess } from "../../indexer/lib/ponderProcess.ts";
+import { freePort, startLocalChain, type LocalChain } from "../../scripts/lib/localChain.ts";
+import { getJson, graphql } from "./harness.ts";
+import { runMarketScenario, type MarketScenario } from "./marketScenario.ts";
+
+export type SuiteDatabase = { kind: "pglite" } | { kind: "postgres"; url: () => string };
+
+const lower = (a: string): string => a.toLowerCase();
+
+export function marketSuite(database: SuiteDatabase): void {
+  let chain: LocalChain;
+  let sc: MarketScenario;
+  let ponder: PonderProcess;
+  let dir: string;
+  let deploymentPath: string;
+  const schemaName = `llmarket_market_${database.kind}`;
+
+  const start = async (): Promise<PonderProcess> =>
+    startPonder({
+      deploymentPath,
+      rpcUrl: chain.url,
+      port: await freePort(),
+      schema: schemaName,
+      ...(database.kind === "postgres" ? { databaseUrl: database.url() } : { pgliteDir: join(dir, "pglite") }),
+    });
+  const latestBlock = async (): Promise<bigint> => sc.f.publicClient.getBlockNumber();
+
+  beforeAll(async () => {
+    chain = await startLocalChain();
+    dir = mkdtempSync(join(tmpdir(), "llmarket-indexer-market-"));
+    sc = await runMarketScenario(chain.url);
+    deploymentPath = writeDeployment(sc.f.deployed.deployment, dir);
+    ponder = await start();
+    await ponder.waitForBlock(await latestBlock());
+  }, 300_000);
+
+  afterAll(async () => {
+    await ponder?.stop();
+    await sc?.f.conn.close();
+    await chain?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves an auction job with its bids and outcome, and the leaf that paid it", async () => {
+    const { status, body } = await getJson(ponder.url, `/jobs/${sc.job.id}`);
+    expect(status).toBe(200);
+    const onChain = await sc.f.c.market.read.getJob([sc.job.id]);
+    expect(body).toMatchObject({
+      id: String(sc.job.id),
+      requester: lower(sc.job.requester),
+      modelId: lower(onChain.modelId),
+      inputKind: "calldata",
+      prompt: "indexer auction prompt",
+      bids: 2,
+      revealedBids: 2,
+      winner: lower(sc.node),
+      best: lower(onChain.best),
+      bestPrice: String(onChain.bestPrice),
+      // Vickrey: the winner is paid the second price.
+      pricePerToken: String(sc.job.clearing),
+      tokens: sc.job.tokens.length,
+      status: "collected",
+    });
+    expect(BigInt(body.payment)).toBe(BigInt(sc.job.tokens.length) * sc.job.clearing);
+    expect(BigInt(body.collected)).toBe(BigInt(body.payment));
+    const bids = Object.fromEntries(body.bidList.map((b: any) => [b.bidder, b]));
+    expect(bids[lower(sc.node)]).toMatchObject({ order: 0, price: String(sc.job.winnerPrice) });
+    expect(bids[lower(sc.loser)]).toMatchObject({ order: 1, price: String(sc.job.loserPrice), status: "released" });
+    expect(body.settledLeaf).toMatchObject({ batchId: String(sc.settled.batchId), kind: 1, node: lower(sc.node) });
+    expect((await getJson(ponder.url, "/jobs/999999")).status).toBe(404);
+    expect((await getJson(ponder.url, "/jobs/abc")).body.error.code).toBe("invalid_query");
+  });
+
+  it("decodes every leaf of a settled batch from the settleChunk calldata", async () => {
+    const { status, body } = await getJson(ponder.url, `/batches/${sc.settled.batchId}`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      node: lower(sc.node),
+      leafCount: sc.settled.leaves.length,
+      status: "released",
+      settledChunks: 1,
+      leavesDecoded: sc.settled.leaves.length,
+      paid: String(sc.settled.chunk.paid),
+      toNode: String(sc.settled.chunk.toNode),
+      royalties: String(sc.settled.chunk.royalties),
+      fees: String(sc.settled.chunk.fees),
+    });
+    expect(body.chunks).toHaveLength(1);
+    expect(body.chunks[0]).toMatchObject({ chunkIndex: 0, decoded: true, leaves: sc.settled.leaves.length });
+    // Leaf by leaf, the decoded fields and hash equal what the node built and committed.
+    expect(body.leaves).toHaveLength(sc.settled.leaves.length);
+    for (const [i, l] of sc.settled.leaves.entries()) {
+      const got = body.leaves[i];
+      expect(got).toMatchObject({
+        leafIndex: l.index,
+        kind: l.kind,
+        ref: lower(l.ref),
+        requester: lower(l.requester),
+        modelId: lower(l.model),
+        tokens: l.tokens,
+        amount: String(l.amount),
+        expiry: String(l.expiry),
+        input: lower(l.input),
+        output: lower(l.output),
+        hash: sc.settled.hashes[i],
+      });
+      expect(got.hash).toBe(leafHash(l));
+    }
+    const state = await sc.f.c.settlement.read.stateOf([sc.settled.batchId]);
+    expect(BigInt(body.paid)).toBe(state.paid);
+    expect(state.released).toBe(true);
+  });
+
+  it("tracks a data challenge the node answered, with the data posted in calldata", async () => {
+    const id = `${sc.cleared.batchId}:${sc.cleared.leafIndex}`;
+    const { status, body } = await getJson(ponder.url, `/challenges/${id}`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      kind: "data",
+      status: "cleared",
+      node: lower(sc.node),
+      challenger: lower(sc.cleared.challenger),
+      prompt: sc.cleared.prompt,
+      outputTokens: sc.cleared.tokens.length,
+      bondTo: lower(sc.node),
+      dispute: null,
+    });
+    const onChain = await sc.f.c.game.read.challengeOf([sc.cleared.challengeId]);
+    expect(onChain.status).toBe(3); // Cleared
+    expect(body.commitment).toMatch(/^0x[0-9a-f]{64}$/);
+  });
+
+  it("tracks a wrong-output challenge through the committee: members, votes, verdict, slash", async () => {
+    const id = `${sc.upheld.batchId}:${sc.upheld.leafIndex}`;
+    const { body } = await getJson(ponder.url, `/challenges/${id}`);
+    expect(body).toMatchObject({
+      kind: "wrong_output",
+      status: "upheld",
+      disputeId: String(sc.upheld.disputeId),
+      slashed: String(sc.upheld.slashed),
+    });
+    expect(sc.upheld.slashed).toBeGreaterThan(0n);
+    const d = body.dispute;
+    expect(d).toMatchObject({ outcome: "guilty", node: lower(sc.node), challenger: lower(sc.upheld.challenger) });
+    expect(d.rounds).toHaveLength(1);
+    const round = d.rounds[0];
+    expect(round.members).toEqual(sc.upheld.members.map(lower));
+    expect(round).toMatchObject({
+      outcome: "guilty",
+      guiltyVotes: sc.upheld.votes.filter((v) => v === true).length,
+      notGuiltyVotes: 0,
+      nonVoters: 1,
+    });
+    const votes = Object.fromEntries(round.votes.map((v: any) => [v.member, v]));
+    for (const [i, m] of sc.upheld.members.entries()) {
+      const v = votes[lower(m)];
+      expect(v.guilty).toBe(sc.upheld.votes[i]);
+      if (sc.upheld.votes[i] === null) expect(BigInt(v.penalty)).toBeGreaterThan(0n);
+    }
+    expect(BigInt(votes[lower(sc.upheld.rewarded)].reward)).toBeGreaterThan(0n);
+    const batch = (await getJson(ponder.url, `/batches/${sc.upheld.batchId}`)).body;
+    expect(batch).toMatchObject({ status: "voided", slashed: String(sc.upheld.slashed), voidReason: 1 });
+    expect(batch.leafStatuses.map((s: any) => s.status)).toEqual(["upheld"]);
+    expect((await getJson(ponder.url, "/challenges/1-2")).body.error.code).toBe("invalid_query");
+    expect((await getJson(ponder.url, "/challenges/999:0")).status).toBe(404);
+  });
+
+  it("keeps per-node aggregates and market stats that match the chain", async () => {
+    const n = (await getJson(ponder.url, `/nodes/${sc.node}`)).body;
+    const settledTokens = sc.settled.leaves.reduce((s, l) => s + l.tokens, 0);
+    expect(n.stats).toMatchObject({
+      jobsServed: String(sc.settled.leaves.length),
+      tokensServed: String(settledTokens),
+      earnings: String(sc.settled.chunk.toNode),
+      batchesCommitted: "3",
+      batchesVoided: 1,
+      chunksSettled: "1",
+      auctionBids: 1,
+      auctionsWon: 1,
+      auctionsDelivered: 1,
+      challengesReceived: 2,
+      challengesWon: 1,
+      challengesLost: 1,
+      slashCount: 1,
+      slashedAmount: String(sc.upheld.slashed),
+    });
+    // The node withdrew its settlement credit: credited = withdrawn = the chunk's toNode.
+    expect(n.credits.settlement).toEqual({
+      credited: String(sc.settled.chunk.toNode),
+      withdrawn: String(sc.settled.chunk.toNode),
+      balance: "0",
+    });
+    expect(await sc.f.c.settlement.read.creditOf([sc.node])).toBe(0n);
+    expect(n.recentBatches.map((b: any) => b.status).sort()).toEqual(["committed", "released", "voided"]);
+    const loser = (await getJson(ponder.url, `/nodes/${sc.loser}`)).body;
+    expect(loser.stats).toMatchObject({ auctionBids: 1, auctionsWon: 0 });
+
+    const stats = (await getJson(ponder.url, "/stats")).body;
+    expect(stats.market).toMatchObject({
+      auctionJobs: 1,
+      auctionBids: 2,
+      auctionsDelivered: 1,
+      batches: 3,
+      chunksSettled: 1,
+      leavesSettled: String(sc.settled.leaves.length),
+      settledVolume: String(sc.settled.chunk.paid),
+      challenges: 2,
+      challengesUpheld: 1,
+      disputes: 1,
+      slashes: 2, // the node (guilty) and the silent committee member
+    });
+    expect(stats.parameters.BatchSettlement.protocolFeeBps).toBe("250");
+    expect(stats.parameters.Committee.committeeSize).toBe(String(sc.f.deployed.params.committeeSize));
+    expect(stats.parameters.ChallengeGame).toBeDefined();
+    expect(stats.parameters.AuctionMarket).toBeDefined();
+  });
+
+  it("answers GraphQL over the new tables with their relations", async () => {
+    const data = await graphql(
+      ponder.url,
+      `{
+        batch(id: "${sc.settled.batchId}") { status leaves(orderBy: "leafIndex") { items { leafIndex tokens hash } } chunks { items { decoded } } }
+        auctionJob(id: "${sc.job.id}") { status bidList { items { bidder price status } } }
+        disputes { items { id outcome votes { items { member guilty } } rounds { items { outcome } } } }
+      }`,
+    );
+    expect(data.batch.status).toBe("released");
+    expect(data.batch.leaves.items.map((l: any) => l.hash)).toEqual(sc.settled.hashes);
+    expect(data.batch.chunks.items).toEqual([{ decoded: true }]);
+    expect(data.auctionJob.bidList.items).toHaveLength(2);
+    expect(data.disputes.items).toHaveLength(1);
+    expect(data.disputes.items[0].votes.items).toHaveLength(sc.upheld.members.length);
+    expect(data.disputes.items[0].rounds.items).toEqual([{ outcome: "guilty" }]);
+  });
+
+  it("answers SQL over HTTP on the new tables", async () => {
+    const client = createClient(`${ponder.url}/sql`, { schema });
+    const leaves = await client.db
+      .select()
+      .from(schema.batchLeaf)
+      .where(eq(schema.batchLeaf.batchId, sc.settled.batchId));
+    expect(leaves.map((l) => l.amount)).toEqual(sc.settled.leaves.map((l) => l.amount));
+    const commits = await client.db.select().from(schema.challengeCommit);
+    expect(commits.map((c) => c.status).sort()).toEqual(["revealed", "revealed"]);
+    const votes = await client.db.select().from(schema.committeeVote);
+    expect(votes.filter((v) => v.guilty === true)).toHaveLength(sc.upheld.votes.filter((v) => v === true).length);
+    const withdrawals = await client.db.select().from(schema.creditWithdrawal);
+    expect(new Set(withdrawals.map((w) => w.source))).toEqual(
+      new Set(["settlement", "committee", "escrow", "auction"]),
+    );
+    // The node's settlement withdrawal makes the settlement contract pull from escrow and auction.
+    for (const w of withdrawals.filter((x) => x.source === "escrow" || x.source === "auction"))
+      expect(w.account).toBe(lower(sc.f.deployed.addresses.BatchSettlement));
+    // Vouchers paid through settlement credit the settlement contract, not the node.
+    const escrowCredits = await client.db.select().from(schema.credit).where(eq(schema.credit.source, "escrow"));
+    expect(escrowCredits.length).toBeGreaterThan(0);
+    for (const c of escrowCredits) expect(c.beneficiary).toBe(lower(sc.f.deployed.addresses.BatchSettlement));
+  });
+
+  it("resumes after a restart on the same database without duplicates", async () => {
+    const client = createClient(`${ponder.url}/sql`, { schema });
+    const tables = {
+      auctionJob: schema.auctionJob,
+      auctionBid: schema.auctionBid,
+      batch: schema.batch,
+      batchChunk: schema.batchChunk,
+      batchLeaf: schema.batchLeaf,
+      leafStatus: schema.leafStatus,
+      challenge: schema.challenge,
+      challengeCommit: schema.challengeCommit,
+      dispute: schema.dispute,
+      disputeRound: schema.disputeRound,
+      committeeVote: schema.committeeVote,
+      credit: schema.credit,
+      creditWithdrawal: schema.creditWithdrawal,
+      stakeEvent: schema.stakeEvent,
+      parameterChange: schema.parameterChange,
+    };
+    const counts = async (c: typeof client): Promise<Record<string, number>> =>
+      Object.fromEntries(
+        await Promise.all(
+          Object.entries(tables).map(async ([k, t]) => [k, (await c.db.select().from(t)).length] as const),
+        ),
+      );
+    const before = await counts(client);
+    const statsBefore = (await getJson(ponder.url, "/stats")).body.market;
+    const t0 = Date.now();
+    await ponder.stop(10_000);
+    const stopMs = Date.now() - t0;
+    // One new batch while the indexer is down.
+    const root = `0x${"11".repeat(32)}` as const;
+    await sc.f.wait(await sc.f.c.settlement.write.commitBatch([root, 1, 1n], { account: sc.f.node.account }));
+    const t1 = Date.now();
+    ponder = await start();
+    const healthMs = Date.now() - t1;
+    await ponder.waitForBlock(await latestBlock());
+    const caughtUpMs = Date.now() - t1;
+    console.log(
+      `indexer restart (${database.kind}): stop ${stopMs} ms, /health after ${healthMs} ms, caught up after ${caughtUpMs} ms`,
+    );
+    const after = await counts(createClient(`${ponder.url}/sql`, { schema }));
+    expect(after).toEqual({ ...before, batch: before.batch! + 1, stakeEvent: before.stakeEvent! + 1 });
+    const statsAfter = (await getJson(ponder.url, "/stats")).body.market;
+    expect(statsAfter.batches).toBe(statsBefore.batches + 1);
+    expect(statsAfter.leavesSettled).toBe(statsBefore.leavesSettled);
+  });
+}
