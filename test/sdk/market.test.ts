@@ -333,4 +333,36 @@ describe("direct requests to real node agents", () => {
     expect(await m.tokenBalance()).toBe(bal0 + parseUnits("1", 18));
     expect((await m.pair(h.b.address)).balance).toBe(before.balance - parseUnits("1", 18));
   });
+
+  it("signs ticket expiries on the chain's clock: requests still work after the chain moved an hour ahead", async () => {
+    // The withdrawal test moved the chain's time past the thaw period (an hour).
+    const m = await h.market(5);
+    const chainNow = (await h.fx.publicClient.getBlock()).timestamp;
+    expect(chainNow).toBeGreaterThan(BigInt(Math.floor(Date.now() / 1000)) + 3000n);
+    const r = await m.complete({ model: h.model, prompt: "later", maxTokens: 4 });
+    expect(r.ticket.expiry).toBeGreaterThan(chainNow);
+    expect(r.voucher.accepted).toBe(true);
+  });
+
+  it("min reputation follows real settlement: once its batches settle, a node passes a bar newcomers do not", async () => {
+    // The hour the chain moved ahead ended the challenge windows: the agents settle their batches,
+    // NodeRegistry records the payouts in their reputation, the indexer follows.
+    const bar = 0.4001;
+    const ranked = await until(
+      "node A's settled batches to raise its indexed reputation",
+      async () => {
+        const body = (await (
+          await fetch(`${h.ponder.url}/nodes/ranked?model=${h.model}&minReputation=${bar}`)
+        ).json()) as { nodes: { address: string; reputation: string }[] };
+        return body.nodes.some((n) => n.address === lower(h.a.address)) ? body : undefined;
+      },
+      90_000,
+      500,
+    );
+    for (const n of ranked.nodes) expect(BigInt(n.reputation)).toBeGreaterThan(4n * 10n ** 17n);
+    const m = await h.market(5);
+    const got = (await m.discovery.candidates(h.model, { minReputation: bar })).map((c) => lower(c.address));
+    expect(new Set(got)).toEqual(new Set(ranked.nodes.map((n) => n.address)));
+    expect(got[0]).toBe(lower(h.a.address));
+  });
 });
