@@ -6,14 +6,18 @@
  * committed leaf, sequences across restarts, budget caps, insufficient escrow, unknown models,
  * fail-over when the streaming node is killed with SIGKILL, and the withdrawal thaw.
  *
- * One stand-in remains (test/sdk/fakeNode.ts): a node whose receipt names an output hash that
- * does not match the tokens it returned. A real node agent computes the hash from the tokens it
- * streams, so it cannot produce that answer; the SDK must still reject it and not pay.
+ * Stand-ins only where a real node agent cannot produce the situation: a node whose receipt names
+ * an output hash that does not match the tokens it returned (test/sdk/fakeNode.ts; the real agent
+ * hashes the tokens it streams), and a node whose committed leaf contradicts its receipt (the
+ * fixture's node through test/utils/batchDriver.ts; the real agent commits what it receipted).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseUnits, recoverAddress, type Address } from "viem";
 import { NodeClient } from "../../agents/sdk/NodeClient.ts";
-import { auditBatch } from "../../agents/sdk/equivocation.ts";
+import { auditBatch, contradicts, proveEquivocation } from "../../agents/sdk/equivocation.ts";
+import { outputHash } from "../../agents/lib/encodings.ts";
+import { signReceipt } from "../../agents/lib/tickets.ts";
+import { BatchDriver, PROFILE as BATCH_PROFILE } from "../utils/batchDriver.ts";
 import {
   AllCandidatesFailedError,
   BudgetExceededError,
@@ -364,5 +368,46 @@ describe("direct requests to real node agents", () => {
     const got = (await m.discovery.candidates(h.model, { minReputation: bar })).map((c) => lower(c.address));
     expect(new Set(got)).toEqual(new Set(ranked.nodes.map((n) => n.address)));
     expect(got[0]).toBe(lower(h.a.address));
+  });
+
+  it("reports an equivocating node from a kept receipt: slashed, no committee (stand-in batch)", async () => {
+    // A real agent commits exactly what it receipted, so the contradiction is staged with the
+    // fixture's node (dev account 1) through test/utils/batchDriver.ts: its signed receipt for a
+    // ticket says one output, its committed leaf for the same ticket another.
+    const m = await h.market(8);
+    const requester = h.fx.wallets[8]!;
+    const d = new BatchDriver(h.fx);
+    const made = [await d.ticketLeaf(requester, "x", 6, { sign: true }), await d.ticketLeaf(requester, "y", 6)];
+    const { batchId, header, batch } = await d.commit(made);
+    const leaf = batch.leaves[0]!;
+    const receipt = { ticket: leaf.ref, output: outputHash(BATCH_PROFILE, [1, 2, 3, 4, 5, 6]), tokens: leaf.tokens };
+    m.evidence.add({
+      chainId: h.fx.chainId,
+      node: h.fx.node.account.address,
+      ticketId: leaf.ref,
+      ticket: made[0]!.ticket!,
+      ticketSignature: made[0]!.ticketSig!,
+      receipt,
+      receiptSignature: await signReceipt(h.fx.node, receipt, {
+        chainId: h.fx.chainId,
+        verifyingContract: h.fx.deployed.addresses.ChallengeGame,
+      }),
+      tokens: [1, 2, 3, 4, 5, 6],
+      receivedAt: new Date().toISOString(),
+    });
+    // The SDK finds the contradiction between the leaf and the kept receipt...
+    expect(contradicts(batch.leaves[1]!, m.evidence)).toBeUndefined(); // no receipt for it
+    const evidence = contradicts(leaf, m.evidence)!;
+    expect(evidence.receipt).toEqual(receipt);
+    // ...and proves it on chain: the node loses at least the batch's payout, the reporter is credited.
+    const stake = async (): Promise<bigint> => {
+      const [free, locked, unbonding] = await h.fx.c.staking.read.stakeOf([h.fx.node.account.address]);
+      return free + locked + unbonding;
+    };
+    const before = await stake();
+    await proveEquivocation(m, { batchId, header, leaf, proof: batch.tree.proof(0), evidence });
+    expect(before - (await stake())).toBeGreaterThanOrEqual(header.payout);
+    expect((await h.fx.c.settlement.read.stateOf([batchId])).voided).toBe(true);
+    expect(await h.fx.c.staking.read.creditOf([m.requester])).toBeGreaterThan(0n);
   });
 });
