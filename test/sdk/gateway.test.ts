@@ -324,3 +324,36 @@ describe("auctions with real node agents bidding", () => {
     expect(r.stdout).toBe(first.text + "\n");
   });
 });
+
+describe("gateway fault tolerance", () => {
+  it("a node killed with SIGKILL mid-stream is replaced: the openai client reads one clean answer", async () => {
+    const g = await startGateway({ market, defaultMaxTokens: 256 });
+    try {
+      const messages = [{ role: "user" as const, content: "A long story through the gateway" }];
+      // B's answer alone, asked by another requester (B's result cache is per requester).
+      const other = await h.market(9);
+      await other.deposit(h.b.address, parseUnits("1", 18));
+      const bOnly = (await other.discovery.candidates(h.model)).filter((c) => c.address === h.b.address);
+      const reference = await other.complete({ model: h.model, messages, maxTokens: 200, candidates: bOnly });
+      expect(reference.tokens.length).toBeGreaterThan(50);
+      const receiptsOfB = market.evidence.all(h.b.address).length;
+
+      const client = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: h.model, messages, max_tokens: 200, stream: true });
+      let text = "";
+      let pieces = 0;
+      for await (const ch of stream) {
+        const t = ch.choices[0]?.delta?.content ?? "";
+        if (t) pieces++;
+        text += t;
+        if (pieces === 3) h.kill("A"); // A is the first candidate (fastest round trip)
+      }
+      expect(h.node("A").child.signalCode).toBe("SIGKILL");
+      expect(settled(text)).toBe(settled(reference.text));
+      expect(market.evidence.all(h.b.address)).toHaveLength(receiptsOfB + 1); // B served and was paid
+      expect(market.state.pair(h.a.address).pending).toEqual([]); // A's ticket resolved unpaid
+    } finally {
+      await g.close();
+    }
+  });
+});
