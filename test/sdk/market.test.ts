@@ -339,8 +339,10 @@ describe("direct requests to real node agents", () => {
   });
 
   it("signs ticket expiries on the chain's clock: requests still work after the chain moved an hour ahead", async () => {
-    // The withdrawal test moved the chain's time past the thaw period (an hour).
-    const m = await h.market(5);
+    const m = await h.market(6);
+    await m.reserve(h.model, parseUnits("0.1", 18), { count: 1 });
+    await h.fx.advance(3600);
+    await new Promise((r) => setTimeout(r, 1000)); // the agents see the new block's time
     const chainNow = (await h.fx.publicClient.getBlock()).timestamp;
     expect(chainNow).toBeGreaterThan(BigInt(Math.floor(Date.now() / 1000)) + 3000n);
     const r = await m.complete({ model: h.model, prompt: "later", maxTokens: 4 });
