@@ -237,6 +237,7 @@ describe("CLI against the indexer and the node agents", () => {
     expect(st.stdout).toMatch(/balance 2\.5/);
     const jobs = await run(["jobs"]);
     expect(jobs.code, jobs.stderr).toBe(0);
+    expect(jobs.stdout).toMatch(/no auction jobs posted by this account/); // the auctions come later
 
     const noModel = await run(["ask", "x", "--model", `0x${"ee".repeat(32)}`]);
     expect(noModel.code).toBe(1);
