@@ -33,8 +33,8 @@ Options (flag, then environment variable, then default):
   -h, --help              this text
 
 Restarting on the same schema and database resumes from the last indexed block. On SIGINT/SIGTERM
-this command stops Ponder and releases its PGlite schema lock, so the next start does not wait
-for it; after a kill -9 (or on PostgreSQL) Ponder waits up to ~25 s for it (docs/indexer.md).
+this command stops Ponder and releases its schema lock, so the next start does not wait for it;
+after a kill -9 Ponder waits up to ~25 s for the lock to expire (docs/indexer.md).
 Use a fresh --schema or --pglite-dir after resetting a local chain.`;
 
 const { values } = parseArgs({

@@ -45,6 +45,12 @@ const BENCHES: { name: string; script: string; json: string; args?: string[]; no
     json: "bench/validator.json",
     note: "detection probability and time to slash",
   },
+  {
+    name: "validator-e2e",
+    script: "bench/validator-e2e.ts",
+    json: "bench/validator-e2e.json",
+    note: "bad commit to slash and catch rate with real node and validator agents",
+  },
   { name: "e2e", script: "bench/e2e.ts", json: "bench/e2e.json", note: "end-to-end direct request latency" },
 ];
 const REQUIRED = [

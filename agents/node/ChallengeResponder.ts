@@ -234,6 +234,12 @@ export class ChallengeResponder {
     } else {
       this.o.metrics.slashed.inc(Number(slashed));
       this.o.log("error", `challenge ${c.chainBatchId}/${c.leafIndex} upheld${verdict}: slashed ${slashed}`);
+      // A batch still committed is counted when settlement finds it voided (Batcher.settleDue);
+      // one whose chunks were settled around this held leaf loses only the leaf: count it here.
+      if (this.o.store.batchByChainId(c.chainBatchId)?.status === "settled") {
+        this.o.metrics.unclaimed.inc(1);
+        this.o.log("error", `leaf ${c.chainBatchId}/${c.leafIndex} will not be paid (challenge upheld)`);
+      }
     }
   }
 }

@@ -11,21 +11,12 @@ import {
   LEAF_TICKET,
   inputHash as hashInput,
   outputHash as hashOutput,
-  receiptDigest,
   voucherDigest,
   type InferenceInput,
   type Ticket,
   type Voucher,
 } from "../lib/encodings.ts";
-import {
-  buildReceipt,
-  checkTicketForNode,
-  maxCost,
-  ticketId as computeTicketId,
-  verifyTicket,
-  verifyVoucher,
-  TicketError,
-} from "../lib/tickets.ts";
+import { buildReceipt, checkTicketForNode, maxCost, verifyTicket, verifyVoucher, TicketError } from "../lib/tickets.ts";
 import type { PendingLeaf } from "../lib/batch.ts";
 import type { Runtime } from "../runtime/Runtime.ts";
 import type { Scheduler } from "../runtime/Scheduler.ts";
@@ -39,6 +30,7 @@ import type { ServedModel } from "./ServedModels.ts";
 import type { FaultInjector } from "./FaultInjector.ts";
 import { NodeHttpError } from "./NodeHttpError.ts";
 import { SignerCache } from "./recoverSigner.ts";
+import { FastDigest } from "./FastDigest.ts";
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be 32 bytes of 0x hex");
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address");
@@ -141,9 +133,13 @@ export class DirectService {
   readonly #signers = new SignerCache();
 
   readonly o: DirectServiceOptions;
+  readonly #ticketDigest: FastDigest;
+  readonly #receiptDigest: FastDigest;
 
   constructor(o: DirectServiceOptions) {
     this.o = o;
+    this.#ticketDigest = new FastDigest(o.chain.escrowDomain);
+    this.#receiptDigest = new FastDigest(o.chain.gameDomain);
   }
 
   #model(id: Hex): ServedModel | undefined {
@@ -216,7 +212,7 @@ export class DirectService {
     }
     const d = this.o.chain.escrowDomain;
     // The ticket id is the EIP-712 digest the requester signed: recover from it directly.
-    const id = computeTicketId(ticket, d);
+    const id = this.#ticketDigest.ticket(ticket);
     let valid = this.#signers.verify(ticket.requester, id, signature);
     if (!valid) {
       // A contract wallet (ERC-1271) signs differently: ask the chain, only when the key did not match.
@@ -403,10 +399,7 @@ export class DirectService {
     this.o.metrics.tokens.inc(tokens.length);
     const receipt = buildReceipt(ticket, this.o.chain.escrowDomain, output, tokens.length);
     // Sign the EIP-712 digest directly (same signature as signTypedData, one hash less).
-    const g = this.o.chain.gameDomain;
-    const receiptSignature = await this.o.chain.account.sign({
-      hash: receiptDigest(receipt, g.chainId, g.verifyingContract),
-    });
+    const receiptSignature = await this.o.chain.account.sign({ hash: this.#receiptDigest.receipt(receipt) });
     return {
       tokens,
       text: result.text,

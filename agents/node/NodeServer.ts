@@ -94,10 +94,10 @@ export function createNodeApp(o: NodeServerOptions): Hono {
       throw new NodeHttpError(503, "not_serving", "The node is starting or draining: retry shortly.", {
         retryAfterSeconds: 1,
       });
-    const declared = Number(c.req.header("content-length") ?? "0");
+    const incoming = (c.env as NodeEnv | undefined)?.incoming;
+    const declared = Number((incoming ? incoming.headers["content-length"] : c.req.header("content-length")) ?? "0");
     if (declared > o.maxBodyBytes)
       throw new NodeHttpError(413, "body_too_large", `Request body over ${o.maxBodyBytes} bytes.`);
-    const incoming = (c.env as NodeEnv | undefined)?.incoming;
     const text = incoming ? await readBody(incoming, o.maxBodyBytes) : await c.req.text();
     if (text === null || Buffer.byteLength(text) > o.maxBodyBytes)
       throw new NodeHttpError(413, "body_too_large", `Request body over ${o.maxBodyBytes} bytes.`);

@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
 import type { Leaf, Ticket, Voucher } from "../lib/encodings.ts";
 import type { BatchHeader, PendingLeaf } from "../lib/batch.ts";
@@ -143,6 +143,7 @@ export class NodeStore {
    */
   readonly #lastSequence = new Map<string, bigint>();
   readonly #exposure = new Map<string, bigint>();
+  readonly #statements = new Map<string, StatementSync>();
 
   constructor(dataDir: string, durability: "process" | "full" = "process") {
     mkdirSync(dataDir, { recursive: true });
@@ -155,18 +156,27 @@ export class NodeStore {
     );
     this.db.exec(SCHEMA);
     // Stores created before hash-only job inputs were fetched lack these columns.
-    const cols = new Set((this.db.prepare("PRAGMA table_info(jobs)").all() as Row[]).map((r) => r.name as string));
+    const cols = new Set((this.#stmt("PRAGMA table_info(jobs)").all() as Row[]).map((r) => r.name as string));
     if (!cols.has("input_uri")) this.db.exec("ALTER TABLE jobs ADD COLUMN input_uri TEXT");
     if (!cols.has("input")) this.db.exec("ALTER TABLE jobs ADD COLUMN input TEXT");
-    const ccols = new Set(
-      (this.db.prepare("PRAGMA table_info(challenges)").all() as Row[]).map((r) => r.name as string),
-    );
+    const ccols = new Set((this.#stmt("PRAGMA table_info(challenges)").all() as Row[]).map((r) => r.name as string));
     for (const c of ["dispute_id", "outcome", "bond_credit", "slashed"])
       if (!ccols.has(c)) this.db.exec(`ALTER TABLE challenges ADD COLUMN ${c} TEXT`);
   }
 
   close(): void {
+    this.#statements.clear();
     if (this.db.isOpen) this.db.close();
+  }
+
+  /** Prepared statements are compiled once and reused (the request path runs a few per request). */
+  #stmt(sql: string): StatementSync {
+    let s = this.#statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.#statements.set(sql, s);
+    }
+    return s;
   }
 
   /** Runs `fn` in one transaction (committed to disk before returning). */
@@ -185,7 +195,7 @@ export class NodeStore {
   // ---------------------------------------------------------------- key-value
 
   get(key: string): string | undefined {
-    const r = this.db.prepare("SELECT value FROM kv WHERE key = ?").get(key) as Row | undefined;
+    const r = this.#stmt("SELECT value FROM kv WHERE key = ?").get(key) as Row | undefined;
     return r?.value as string | undefined;
   }
 
@@ -201,7 +211,7 @@ export class NodeStore {
     const key = requester.toLowerCase();
     const hit = this.#lastSequence.get(key);
     if (hit !== undefined) return hit;
-    const r = this.db.prepare("SELECT last_sequence FROM pairs WHERE requester = ?").get(key) as Row | undefined;
+    const r = this.#stmt("SELECT last_sequence FROM pairs WHERE requester = ?").get(key) as Row | undefined;
     const v = r ? BigInt(r.last_sequence as string) : 0n;
     this.#lastSequence.set(key, v);
     return v;
@@ -259,20 +269,20 @@ export class NodeStore {
   /** Tickets left running by a crash: no receipt was signed, so they are void. */
   failInterruptedTickets(): number {
     this.#exposure.clear();
-    return Number(this.db.prepare("UPDATE tickets SET status = 'failed' WHERE status = 'accepted'").run().changes);
+    return Number(this.#stmt("UPDATE tickets SET status = 'failed' WHERE status = 'accepted'").run().changes);
   }
 
   ticket(id: Hex): TicketRow | undefined {
-    const r = this.db.prepare("SELECT * FROM tickets WHERE id = ?").get(id) as Row | undefined;
+    const r = this.#stmt("SELECT * FROM tickets WHERE id = ?").get(id) as Row | undefined;
     return r ? ticketRow(r) : undefined;
   }
 
   /** A finished direct request: the ticket's amount and its leaf, in one transaction. */
   finishTicket(id: Hex, amount: bigint, leaf: PendingLeaf, data: LeafData): void {
     const before = this.tx(() => {
-      const r = this.db.prepare("SELECT requester, max_cost, status, settled FROM tickets WHERE id = ?").get(id) as
+      const r = this.#stmt("SELECT requester, max_cost, status, settled FROM tickets WHERE id = ?").get(id) as
         Row | undefined;
-      this.db.prepare("UPDATE tickets SET status = 'done', amount = ? WHERE id = ?").run(String(amount), id);
+      this.#stmt("UPDATE tickets SET status = 'done', amount = ? WHERE id = ?").run(String(amount), id);
       this.#insertLeaf(leaf, data, id);
       return r;
     });
@@ -307,9 +317,9 @@ export class NodeStore {
 
   addAuctionLeaf(jobId: bigint, leaf: PendingLeaf, data: LeafData): void {
     this.tx(() => {
-      const exists = this.db.prepare("SELECT 1 FROM leaves WHERE ref = ?").get(leaf.ref);
+      const exists = this.#stmt("SELECT 1 FROM leaves WHERE ref = ?").get(leaf.ref);
       if (!exists) this.#insertLeaf(leaf, data, null);
-      this.db.prepare("UPDATE jobs SET status = 'done' WHERE job_id = ?").run(String(jobId));
+      this.#stmt("UPDATE jobs SET status = 'done' WHERE job_id = ?").run(String(jobId));
     });
   }
 
@@ -328,15 +338,13 @@ export class NodeStore {
   }
 
   unbatchedLeaves(limit: number): LeafRow[] {
-    return (this.db.prepare("SELECT * FROM leaves WHERE batch IS NULL ORDER BY id LIMIT ?").all(limit) as Row[]).map(
+    return (this.#stmt("SELECT * FROM leaves WHERE batch IS NULL ORDER BY id LIMIT ?").all(limit) as Row[]).map(
       leafRow,
     );
   }
 
   leavesOf(batch: number): LeafRow[] {
-    return (this.db.prepare("SELECT * FROM leaves WHERE batch = ? ORDER BY leaf_index").all(batch) as Row[]).map(
-      leafRow,
-    );
+    return (this.#stmt("SELECT * FROM leaves WHERE batch = ? ORDER BY leaf_index").all(batch) as Row[]).map(leafRow);
   }
 
   // ---------------------------------------------------------------- batches
@@ -348,7 +356,7 @@ export class NodeStore {
         .prepare("INSERT INTO batches (root, leaf_count, payout, status, created_at) VALUES (?, ?, ?, 'committing', ?)")
         .run(root, leaves.length, String(payout), Date.now());
       const id = Number(r.lastInsertRowid);
-      const upd = this.db.prepare("UPDATE leaves SET batch = ?, leaf_index = ?, pending = ? WHERE ref = ?");
+      const upd = this.#stmt("UPDATE leaves SET batch = ?, leaf_index = ?, pending = ? WHERE ref = ?");
       for (const l of leaves) {
         const { index: _i, ...pending } = l;
         upd.run(id, l.index, toJson(pending), l.ref);
@@ -358,7 +366,7 @@ export class NodeStore {
   }
 
   setBatchTx(id: number, txHash: Hex): void {
-    this.db.prepare("UPDATE batches SET tx_hash = ? WHERE id = ?").run(txHash, id);
+    this.#stmt("UPDATE batches SET tx_hash = ? WHERE id = ?").run(txHash, id);
   }
 
   markBatchCommitted(id: number, chainBatchId: bigint, header: BatchHeader): void {
@@ -370,8 +378,8 @@ export class NodeStore {
   /** A commit that reverted: its leaves go back to the pool. */
   dropBatch(id: number): void {
     this.tx(() => {
-      this.db.prepare("UPDATE leaves SET batch = NULL, leaf_index = NULL WHERE batch = ?").run(id);
-      this.db.prepare("DELETE FROM batches WHERE id = ?").run(id);
+      this.#stmt("UPDATE leaves SET batch = NULL, leaf_index = NULL WHERE batch = ?").run(id);
+      this.#stmt("DELETE FROM batches WHERE id = ?").run(id);
     });
   }
 
@@ -379,7 +387,7 @@ export class NodeStore {
   setBatchStatus(id: number, status: BatchStatus): void {
     if (status === "settled" || status === "voided") this.#exposure.clear();
     this.tx(() => {
-      this.db.prepare("UPDATE batches SET status = ? WHERE id = ?").run(status, id);
+      this.#stmt("UPDATE batches SET status = ? WHERE id = ?").run(status, id);
       if (status === "settled" || status === "voided") {
         this.db
           .prepare("UPDATE tickets SET settled = 1 WHERE id IN (SELECT ticket_id FROM leaves WHERE batch = ?)")
@@ -391,15 +399,14 @@ export class NodeStore {
   batches(status?: BatchStatus): BatchRow[] {
     const rows = (
       status
-        ? this.db.prepare("SELECT * FROM batches WHERE status = ? ORDER BY id").all(status)
-        : this.db.prepare("SELECT * FROM batches ORDER BY id").all()
+        ? this.#stmt("SELECT * FROM batches WHERE status = ? ORDER BY id").all(status)
+        : this.#stmt("SELECT * FROM batches ORDER BY id").all()
     ) as Row[];
     return rows.map(batchRow);
   }
 
   batchByChainId(chainBatchId: bigint): BatchRow | undefined {
-    const r = this.db.prepare("SELECT * FROM batches WHERE chain_batch_id = ?").get(String(chainBatchId)) as
-      Row | undefined;
+    const r = this.#stmt("SELECT * FROM batches WHERE chain_batch_id = ?").get(String(chainBatchId)) as Row | undefined;
     return r ? batchRow(r) : undefined;
   }
 
@@ -431,13 +438,13 @@ export class NodeStore {
   // ---------------------------------------------------------------- auctions
 
   job(jobId: bigint): JobRow | undefined {
-    const r = this.db.prepare("SELECT * FROM jobs WHERE job_id = ?").get(String(jobId)) as Row | undefined;
+    const r = this.#stmt("SELECT * FROM jobs WHERE job_id = ?").get(String(jobId)) as Row | undefined;
     return r ? jobRow(r) : undefined;
   }
 
   jobs(statuses: readonly BidStatus[]): JobRow[] {
     const q = `SELECT * FROM jobs WHERE status IN (${statuses.map(() => "?").join(",")}) ORDER BY CAST(job_id AS INTEGER)`;
-    return (this.db.prepare(q).all(...statuses) as Row[]).map(jobRow);
+    return (this.#stmt(q).all(...statuses) as Row[]).map(jobRow);
   }
 
   /**
@@ -499,8 +506,8 @@ export class NodeStore {
   challenges(status?: ChallengeRow["status"]): ChallengeRow[] {
     const rows = (
       status
-        ? this.db.prepare("SELECT * FROM challenges WHERE status = ?").all(status)
-        : this.db.prepare("SELECT * FROM challenges").all()
+        ? this.#stmt("SELECT * FROM challenges WHERE status = ?").all(status)
+        : this.#stmt("SELECT * FROM challenges").all()
     ) as Row[];
     return rows.map((r) => ({
       chainBatchId: BigInt(r.batch_id as string),

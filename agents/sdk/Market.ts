@@ -327,6 +327,17 @@ export class Market {
     return wanted < cap ? wanted : cap > 10n ? cap : this.#ticketMaxLifetime;
   }
 
+  /**
+   * The chain's clock, s: the latest block's timestamp, or the wall clock when that is later
+   * (blocks are mined only on transactions on a dev chain). Ticket expiries are checked against
+   * block time, which runs ahead of the wall clock on a chain whose time was moved forward.
+   */
+  async #chainNow(): Promise<bigint> {
+    const wall = BigInt(Math.floor(Date.now() / 1000));
+    const block = await this.publicClient.getBlock({ blockTag: "latest" });
+    return block.timestamp > wall ? block.timestamp : wall;
+  }
+
   async #signersOf(c: Candidate): Promise<Address[]> {
     const key = c.address.toLowerCase();
     let signer = this.#signers.get(key);
@@ -388,8 +399,7 @@ export class Market {
           );
         }
         this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0n) + worst);
-        const lifetime = await this.#ticketLifetime();
-        const now = BigInt(Math.floor(Date.now() / 1000));
+        const [lifetime, now] = await Promise.all([this.#ticketLifetime(), this.#chainNow()]);
         const expiry = now + lifetime;
         sequence = this.state.allocateSequence(c.address, pair.voucherSequence + 1n, expiry);
         const ticket = buildTicket({

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { readDeployment } from "../../agents/lib/deployments.ts";
 import { LLMarketError } from "../../agents/lib/errors.ts";
-import { releasePgliteSchemaLock } from "./schemaLock.ts";
+import { releasePgliteSchemaLock, releasePostgresSchemaLock } from "./schemaLock.ts";
 
 const PONDER_CLI = new URL("../../node_modules/ponder/dist/esm/bin/ponder.js", import.meta.url).pathname;
 const INDEXER_ROOT = new URL("..", import.meta.url).pathname;
@@ -45,7 +45,7 @@ export type PonderProcess = {
   /** Resolves when Ponder exits; the code or signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /**
-   * SIGTERM, then SIGKILL after `graceMs`. With `releaseLock` (PGlite only) it then clears the
+   * SIGTERM, then SIGKILL after `graceMs`. With `releaseLock` it then clears the
    * schema lock Ponder leaves behind (indexer/lib/schemaLock.ts), so a restart does not wait ~25 s.
    */
   stop: (graceMs?: number, options?: { releaseLock?: boolean }) => Promise<void>;
@@ -123,10 +123,15 @@ export async function startPonder(options: PonderOptions): Promise<PonderProcess
       await exited;
       clearTimeout(timer);
     }
-    if (stopOptions.releaseLock && !options.databaseUrl) {
-      const dir =
-        options.pgliteDir ?? join(INDEXER_ROOT, ".ponder", `pglite-${readDeployment(options.deploymentPath).chainId}`);
-      await releasePgliteSchemaLock(dir, options.schema ?? "llmarket");
+    if (stopOptions.releaseLock) {
+      const schema = options.schema ?? "llmarket";
+      if (options.databaseUrl) await releasePostgresSchemaLock(options.databaseUrl, schema);
+      else {
+        const dir =
+          options.pgliteDir ??
+          join(INDEXER_ROOT, ".ponder", `pglite-${readDeployment(options.deploymentPath).chainId}`);
+        await releasePgliteSchemaLock(dir, schema);
+      }
     }
   };
 

@@ -301,7 +301,8 @@ export function marketSuite(database: SuiteDatabase): void {
     const before = await counts(client);
     const statsBefore = (await getJson(ponder.url, "/stats")).body.market;
     const t0 = Date.now();
-    await ponder.stop(10_000);
+    // The stop also releases the schema lock Ponder leaves behind (indexer/lib/schemaLock.ts).
+    await ponder.stop(10_000, { releaseLock: true });
     const stopMs = Date.now() - t0;
     // One new batch while the indexer is down.
     const root = `0x${"11".repeat(32)}` as const;
@@ -311,13 +312,16 @@ export function marketSuite(database: SuiteDatabase): void {
     const healthMs = Date.now() - t1;
     await ponder.waitForBlock(await latestBlock());
     const caughtUpMs = Date.now() - t1;
+    const waitedForLock = ponder.output().includes("Schema is locked");
     console.log(
-      `indexer restart (${database.kind}): stop ${stopMs} ms, /health after ${healthMs} ms, caught up after ${caughtUpMs} ms`,
+      `indexer restart (${database.kind}): stop ${stopMs} ms, /health after ${healthMs} ms, caught up after ${caughtUpMs} ms, ` +
+        `waited for the schema lock: ${waitedForLock}`,
     );
+    expect(waitedForLock).toBe(false);
     const after = await counts(createClient(`${ponder.url}/sql`, { schema }));
     expect(after).toEqual({ ...before, batch: before.batch! + 1, stakeEvent: before.stakeEvent! + 1 });
     const statsAfter = (await getJson(ponder.url, "/stats")).body.market;
     expect(statsAfter.batches).toBe(statsBefore.batches + 1);
     expect(statsAfter.leavesSettled).toBe(statsBefore.leavesSettled);
-  });
+  }, 300_000);
 }

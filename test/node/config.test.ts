@@ -1,6 +1,7 @@
 /**
  * Node agent configuration (flags > environment > file, validation, help), key loading (raw hex,
- * keystore v3, environment), the bid cost model, the fault switch and its refusal on non-dev chains.
+ * keystore v3, environment), the bid cost model, the fault switch and its refusal on non-dev chains,
+ * the signer cache and the request path's fast EIP-712 digests.
  */
 import { createCipheriv, randomBytes, scryptSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -12,6 +13,8 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ConfigError } from "../../agents/lib/errors.ts";
 import { priceBid } from "../../agents/node/BidPricer.ts";
 import { FaultInjector } from "../../agents/node/FaultInjector.ts";
+import { FastDigest } from "../../agents/node/FastDigest.ts";
+import { receiptDigest, ticketDigest, type Ticket } from "../../agents/lib/encodings.ts";
 import { NodeAgent } from "../../agents/node/NodeAgent.ts";
 import { NODE_HELP, loadNodeConfig } from "../../agents/node/NodeConfig.ts";
 import { decryptKeystore, loadNodeKey } from "../../agents/node/NodeKey.ts";
@@ -180,6 +183,31 @@ describe("signer cache", () => {
         expect(cache.verify(other.address, hash, sig)).toBe(false);
         expect(cache.verify(acc.address, hash, "0x1234")).toBe(false);
       }
+    }
+  });
+});
+
+describe("fast digests", () => {
+  it("equal the encodings' ticket and receipt digests for random messages", () => {
+    const d = { chainId: 31337, verifyingContract: privateKeyToAccount(generatePrivateKey()).address };
+    const fast = new FastDigest(d);
+    const h32 = () => bytesToHex(randomBytes(32));
+    for (let i = 0; i < 20; i++) {
+      const ticket: Ticket = {
+        requester: privateKeyToAccount(generatePrivateKey()).address,
+        node: privateKeyToAccount(generatePrivateKey()).address,
+        model: h32(),
+        adapter: h32(),
+        input: h32(),
+        maxTokens: randomBytes(4).readUInt32BE(0),
+        pricePerToken: BigInt(h32()),
+        sequence: BigInt(h32()) >> 192n,
+        expiry: BigInt(h32()) >> 192n,
+        profile: h32(),
+      };
+      expect(fast.ticket(ticket)).toBe(ticketDigest(ticket, d.chainId, d.verifyingContract));
+      const receipt = { ticket: h32(), output: h32(), tokens: randomBytes(4).readUInt32BE(0) };
+      expect(fast.receipt(receipt)).toBe(receiptDigest(receipt, d.chainId, d.verifyingContract));
     }
   });
 });

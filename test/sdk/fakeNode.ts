@@ -1,15 +1,14 @@
 /**
- * A stand-in node agent for SDK tests: serves the node HTTP API (docs/node-api.md) with real
- * ticket checks and real EIP-712 receipts, but a deterministic token generator instead of
- * llama.cpp (every fake node with the same profile produces the same tokens for the same input,
- * as honest nodes on one determinism profile do). Faults: drop the stream after N chunks, slow
- * tokens, a wrong output hash, a receipt signed by another key. Used where the real node agent
- * (agents/node) is not under test; the integration tests use the real agent.
+ * A stand-in node for the one situation a real node agent (agents/node) cannot produce: a receipt
+ * whose output hash does not match the tokens returned (the real agent hashes the tokens it
+ * streams). Serves the node HTTP API (docs/node-api.md) with real ticket checks and real EIP-712
+ * receipts, and a deterministic token generator instead of llama.cpp. Every other SDK test uses
+ * real node agents (test/sdk/marketHarness.ts).
  */
 import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
 import { keccak256, toHex, type Address, type Hex } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { privateKeyToAccount } from "viem/accounts";
 import { inputHash, outputHash, type Ticket, type Voucher } from "../../agents/lib/encodings.ts";
 import { renderChat, type ChatMessage } from "../../agents/lib/chatTemplate.ts";
 import { buildReceipt, signReceipt, ticketId, verifyTicket, verifyVoucher } from "../../agents/lib/tickets.ts";
@@ -23,14 +22,8 @@ export type FakeNodeOptions = {
   profileHash: Hex;
   pricePerToken: bigint;
   port?: number;
-  /** Close the connection after this many token chunks. */
-  dropAfterChunks?: number;
-  /** Delay between streamed tokens, ms. */
-  tokenDelayMs?: number;
   /** Report an output hash that does not match the tokens. */
   wrongOutput?: boolean;
-  /** Sign receipts with a random key. */
-  badSignature?: boolean;
 };
 
 export function fakeTokens(prompt: string, maxTokens: number): number[] {
@@ -42,26 +35,23 @@ export function fakeTokens(prompt: string, maxTokens: number): number[] {
 }
 export const fakeText = (t: number): string => `w${t} `;
 
-export type JobOut = { prompt: string; text: string; tokens: number[]; outputHash: Hex };
 export type FakeNode = {
   url: string;
   port: number;
   address: Address;
   vouchers: Voucher[];
   tickets: Ticket[];
-  jobs: Map<string, JobOut>;
   close: () => Promise<void>;
 };
 
 export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
   const account = privateKeyToAccount(o.key);
-  const receiptKey = o.badSignature ? privateKeyToAccount(generatePrivateKey()) : account;
+  const receiptKey = account;
   const escrowDomain = { chainId: o.chainId, verifyingContract: o.escrow };
   const gameDomain = { chainId: o.chainId, verifyingContract: o.game };
   const vouchers: Voucher[] = [];
   const tickets: Ticket[] = [];
   const lastSequence = new Map<string, bigint>();
-  const jobs = new Map<string, JobOut>();
   const app = new Hono();
   const err = (status: number, message: string) =>
     new Response(JSON.stringify({ error: { message, type: "invalid_request_error", code: status } }), {
@@ -139,18 +129,9 @@ export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
           llmarket: { tokenIds: ids, ...extra },
         })}\n\n`,
       );
-    let n = 0;
     const stream = new ReadableStream<Uint8Array>({
-      async start(ctrl) {
-        for (const t of tokens) {
-          if (o.dropAfterChunks !== undefined && n >= o.dropAfterChunks) {
-            ctrl.error(new Error("dropped"));
-            return;
-          }
-          ctrl.enqueue(chunk(fakeText(t), [t], null));
-          n++;
-          if (o.tokenDelayMs) await new Promise((r) => setTimeout(r, o.tokenDelayMs));
-        }
+      start(ctrl) {
+        for (const t of tokens) ctrl.enqueue(chunk(fakeText(t), [t], null));
         ctrl.enqueue(chunk("", [], "length", llmarket));
         ctrl.enqueue(enc.encode("data: [DONE]\n\n"));
         ctrl.close();
@@ -173,10 +154,6 @@ export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
     vouchers.push(v);
     return c.json({ accepted: true });
   });
-  app.get("/v1/jobs/:jobId/output", (c) => {
-    const j = jobs.get(c.req.param("jobId"));
-    return j ? c.json({ jobId: c.req.param("jobId"), ...j }) : err(404, "unknown job");
-  });
   return new Promise((resolve) => {
     const server: ServerType = serve({ fetch: app.fetch, port: o.port ?? 0, hostname: "127.0.0.1" }, (info) =>
       resolve({
@@ -185,7 +162,6 @@ export function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
         address: account.address,
         vouchers,
         tickets,
-        jobs,
         close: () =>
           new Promise<void>((r) => {
             (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -10,12 +10,17 @@
  *     stake and L loses its bond;
  *  c. a node killed with SIGKILL after committing a batch cannot answer the data challenge and is
  *     slashed after the response window (slashSilent); (d) its challenger K, a child process, is
- *     killed with SIGKILL between its challenge commit and reveal and reveals after a restart.
+ *     killed with SIGKILL between its challenge commit and reveal and reveals after a restart;
+ *  e. a node-signed receipt contradicting a committed leaf, posted to a validator, gets the node
+ *     slashed for equivocation (the agreeing receipt is refused).
  */
 import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { keccak256, toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signReceipt } from "../../agents/lib/tickets.ts";
 import { Validator } from "../../agents/validator/Validator.ts";
 import { loadValidatorConfig } from "../../agents/validator/ValidatorConfig.ts";
 import {
@@ -123,7 +128,9 @@ describe("validator agent with real node agents", () => {
     );
     expect((await net.seatOf(disputeId, 0, j.address)).vote).toBe(VOTE_GUILTY);
     for (const m of [b.me, c.me])
-      expect(await until(`${m} revealed`, async () => (await net.seatOf(disputeId, 0, m)).vote)).toBe(VOTE_GUILTY);
+      expect(await until(`${m} revealed`, async () => (await net.seatOf(disputeId, 0, m)).vote || undefined)).toBe(
+        VOTE_GUILTY,
+      );
     await until("the cheater's batch voided", async () =>
       (await net.batchesOf(cheater.address)).find((x) => x.batchId === challenge.batchId && x.voided),
     );
@@ -196,4 +203,38 @@ describe("validator agent with real node agents", () => {
     expect(await net.stakeOf(silent.address)).toBeLessThan(stakeBefore);
     await until("K's challenge won", async () => (await metric(k.url, sample("won"))) >= 1);
   }, 300_000);
+  it("proves equivocation from a node-signed receipt that contradicts the committed leaf", async () => {
+    // A real node agent never signs a receipt it does not commit; the contradicting receipt is
+    // signed here with the honest node's development key to stand in for a node that did.
+    const market = await net.requester(9, honest);
+    const r = await ask(market, net.model, "The node answered");
+    const post = (body: unknown) =>
+      fetch(`http://127.0.0.1:${b.port}/v1/receipts`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const stakeBefore = await net.stakeOf(honest.address);
+    const genuine = { receipt: r.llmarket.receipt, signature: r.llmarket.receiptSignature, node: honest.address };
+    // The node's own receipt agrees with its leaf: refused (once the batch is committed and seen).
+    const refused = await until("the genuine receipt checked against the committed leaf", async () => {
+      const res = await post(genuine);
+      const text = await res.text();
+      return res.status === 422 && /agrees with leaf/.test(text) ? text : undefined;
+    });
+    expect(refused).toContain("no equivocation");
+    const forged = { ...r.llmarket.receipt, output: keccak256(toHex("another output")) };
+    const signature = await signReceipt(privateKeyToAccount(devKey(1)), forged, {
+      chainId: net.d.deployment.chainId,
+      verifyingContract: net.d.addresses.ChallengeGame,
+    });
+    const res = await post({ receipt: forged, signature, node: honest.address });
+    expect(res.status).toBe(200);
+    const proven = (await res.json()) as { batchId: string; leafIndex: number };
+    const voided = await until("the batch voided for equivocation", async () =>
+      (await net.batchesOf(honest.address)).find((x) => x.batchId === BigInt(proven.batchId) && x.voided),
+    );
+    expect(voided.voided).toBe(true);
+    expect(await net.stakeOf(honest.address)).toBeLessThan(stakeBefore);
+  }, 180_000);
 });

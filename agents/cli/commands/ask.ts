@@ -8,7 +8,7 @@ export const summary = "buy one completion: direct request or auction";
 export const help = `Usage: llmarket ask "<prompt>" --model <id> [options]
 
 Direct request (default): picks nodes (indexer rank + measured round trip), signs a ticket,
-streams the answer (with --stream), verifies output hash and receipt, then pays by voucher.
+streams the answer as it comes, verifies output hash and receipt, then pays by voucher.
 A node that fails is replaced by the next one. --auction posts a sealed-bid job instead and
 waits for the verified delivery.
 
@@ -22,7 +22,8 @@ Options:
   --raw                 send the prompt as raw completion (no chat template)
   --stop <s>            stop string (repeatable)
   --seed <n>            sampler seed (default 0)
-  --stream              print tokens as they arrive
+  --no-stream           print the answer once verified instead of streaming it (streaming,
+                        --stream, is the default except with --json)
   --auction             post an auction job (--commit 30 --reveal 30 --delivery 300 seconds)
   --json                machine-readable result (receipt, cost, attempts)
   -h, --help            this help
@@ -42,6 +43,7 @@ export function run(argv: string[]): Promise<number> {
       stop: { type: "string", multiple: true },
       seed: { type: "string" },
       stream: { type: "boolean" },
+      "no-stream": { type: "boolean" },
       auction: { type: "boolean" },
       commit: { type: "string" },
       reveal: { type: "string" },
@@ -111,7 +113,7 @@ export function run(argv: string[]): Promise<number> {
         maxLatencyMs: values["max-latency"] !== undefined ? Number(values["max-latency"]) : undefined,
       },
     };
-    if (values.stream && !json) {
+    if (!values["no-stream"] && !json) {
       const s = market.stream(req);
       for await (const e of s) {
         if (e.type === "node") progress(`→ node ${e.node} (${e.endpoint}), ticket #${e.sequence}`);
