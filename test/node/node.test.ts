@@ -95,6 +95,10 @@ describe("node agent", () => {
     await h.until("batch paid", async () => (await h.c.settlement.read.stateOf([batchId])).paid > 0n);
     await h.until("credits withdrawn", async () => (await h.c.token.read.balanceOf([h.node])) > before);
     expect((await h.c.settlement.read.stateOf([batchId])).paid).toBe(owed);
+    // The in-memory exposure the admission check reads agrees with the tickets table.
+    await h.until("batch settled in the store", async () => agent.store.batchByChainId(batchId)?.status === "settled");
+    const req = h.req1.account.address;
+    expect(agent.store.outstanding(req)).toBe(agent.store.outstandingFromTable(req));
   });
 
   it("rejects bad input on every endpoint with the right status and a JSON error", async () => {
@@ -403,6 +407,8 @@ describe("node agent", () => {
       async () => (await h.c.settlement.read.stateOf([batchId])).paid === amount,
     );
     expect(await h.c.escrow.read.ticketRedeemed([out.llmarket.ticketId])).toBe(true);
+    for (const r of [h.req1, h.req2, h.poor])
+      expect(agent.store.outstanding(r.account.address)).toBe(agent.store.outstandingFromTable(r.account.address));
   });
 
   it("with --fault wrong-output:1 commits consistent but wrong outputs (the demo's cheating node), loses the dispute and reports the slash", async () => {
