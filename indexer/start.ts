@@ -103,6 +103,7 @@ try {
     [
       `LLMarket indexer for chain ${deployment.chainId} (pid ${ponder.pid}, database ${db}, schema ${o.schema})`,
       `  REST     ${ponder.url}/nodes/ranked?model=0x...  ${ponder.url}/nodes/<address>  ${ponder.url}/models  ${ponder.url}/stats`,
+      `           ${ponder.url}/jobs/<id>  ${ponder.url}/batches/<id>  ${ponder.url}/challenges/<batchId>:<leafIndex>`,
       `  GraphQL  ${ponder.url}/graphql`,
       `  SQL      ${ponder.url}/sql  (@ponder/client)`,
       `  Status   ${ponder.url}/health  ${ponder.url}/ready  ${ponder.url}/status  ${ponder.url}/metrics`,
