@@ -2,6 +2,7 @@
  * Indexer benchmark -> bench/indexer.json: a list of {name, value, unit, lowerIsBetter, conditions}.
  *
  *   node bench/indexer.ts [--events 10000] [--samples 60] [--out bench/indexer.json] [--database-url postgres://...]
+ *     [--rpc-lanes 8]   (the RPC URL listed 8 times for Ponder: LLMARKET_RPC_LANES, docs/indexer.md)
  *
  * Two backfills, each on its own fresh `hardhat node` and fresh database, then live latency:
  * 1. Backfill, many events per transaction (the headline figure): a validator declared for 16
@@ -47,19 +48,22 @@ const { values } = parseArgs({
     samples: { type: "string", default: "60" },
     out: { type: "string", default: "bench/indexer.json" },
     "database-url": { type: "string" },
+    "rpc-lanes": { type: "string", default: "8" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
   console.log(
-    "Usage: node bench/indexer.ts [--events 10000] [--samples 60] [--out bench/indexer.json] [--database-url URL]\n" +
+    "Usage: node bench/indexer.ts [--events 10000] [--samples 60] [--out bench/indexer.json] [--database-url URL] [--rpc-lanes 8]\n" +
       "Backfill rate (17 events per transaction, and one per transaction) and live latency of the indexer;\n" +
       "writes the JSON list of metrics to --out. With --database-url, PostgreSQL instead of PGlite\n" +
-      "(each backfill uses its own schema in that database).",
+      "(each backfill uses its own schema in that database). --rpc-lanes: the RPC URL listed n times for\n" +
+      "Ponder, which rate-limits each URL from 20 requests/s (LLMARKET_RPC_LANES).",
   );
   process.exit(0);
 }
 const EVENTS = Number(values.events);
+const RPC_LANES = Number(values["rpc-lanes"]);
 const LOAD_AT_START = Math.round(loadavg()[0]! * 100) / 100;
 const SAMPLES = Number(values.samples);
 const E18 = 10n ** 18n;
@@ -200,6 +204,7 @@ async function backfill(s: Setup, name: string, head: number) {
     rpcUrl: s.chain.url,
     port: await freePort(),
     schema: `bench_${name}`,
+    rpcLanes: RPC_LANES,
     ...(values["database-url"] ? { databaseUrl: values["database-url"] } : { pgliteDir: join(dir, name, "pglite") }),
     onLog: (line) => {
       try {
@@ -240,6 +245,7 @@ const conditions = () => ({
   database: values["database-url"] ? "postgresql" : "pglite",
   chain: "hardhat node (chain 31337)",
   pollingIntervalMs: 100,
+  rpcLanes: RPC_LANES,
   ponder: "0.17.7",
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? "unknown",
