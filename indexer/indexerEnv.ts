@@ -6,6 +6,8 @@
  *   LLMARKET_DEPLOYMENT   path of deployments/<chainId>.json (required)
  *   LLMARKET_RPC_URL      JSON-RPC URL of the chain (required)
  *   LLMARKET_POLLING_MS   block polling interval (default 100 on chain 31337, else 1000)
+ *   LLMARKET_RPC_LANES    list the RPC URL this many times (default 1): Ponder rate-limits each URL
+ *                         separately, starting at 20 requests/s; lanes lift that for a local node
  *   DATABASE_URL          PostgreSQL connection string; unset = embedded PGlite
  *   LLMARKET_PGLITE_DIR   PGlite directory, or "memory://" (default indexer/.ponder/pglite-<chainId>)
  */
@@ -31,6 +33,7 @@ export type IndexerEnv = {
   deploymentPath: string;
   rpcUrl: string;
   pollingMs: number;
+  rpcLanes: number;
   database: { kind: "postgres"; connectionString: string } | { kind: "pglite"; directory: string };
 };
 
@@ -38,6 +41,7 @@ const envSchema = z.object({
   LLMARKET_DEPLOYMENT: z.string().min(1, "LLMARKET_DEPLOYMENT is required (path of deployments/<chainId>.json)"),
   LLMARKET_RPC_URL: z.string().url("LLMARKET_RPC_URL must be an http(s) URL"),
   LLMARKET_POLLING_MS: z.coerce.number().int().min(10).max(60_000).optional(),
+  LLMARKET_RPC_LANES: z.coerce.number().int().min(1).max(32).optional(),
   DATABASE_URL: z.string().min(1).optional(),
   LLMARKET_PGLITE_DIR: z.string().min(1).optional(),
 });
@@ -72,6 +76,7 @@ export function indexerEnv(env: NodeJS.ProcessEnv = process.env): IndexerEnv {
     deploymentPath: e.LLMARKET_DEPLOYMENT,
     rpcUrl: e.LLMARKET_RPC_URL,
     pollingMs: e.LLMARKET_POLLING_MS ?? (deployment.chainId === 31337 ? 100 : 1000),
+    rpcLanes: e.LLMARKET_RPC_LANES ?? 1,
     database: e.DATABASE_URL
       ? { kind: "postgres", connectionString: e.DATABASE_URL }
       : {

@@ -58,7 +58,13 @@ export default createConfig({
       : { kind: "pglite", directory: env.database.directory },
   ordering: "omnichain",
   chains: {
-    [CHAIN]: { id: deployment.chainId, rpc: env.rpcUrl, pollingInterval: env.pollingMs },
-  } as { chain: { id: number; rpc: string; pollingInterval: number } },
+    [CHAIN]: {
+      id: deployment.chainId,
+      // Ponder schedules and rate-limits each URL separately (from 20 requests/s): lanes > 1 list
+      // the same URL several times so a local node is not held back by that limit.
+      rpc: env.rpcLanes > 1 ? Array.from({ length: env.rpcLanes }, () => env.rpcUrl) : env.rpcUrl,
+      pollingInterval: env.pollingMs,
+    },
+  } as { chain: { id: number; rpc: string | string[]; pollingInterval: number } },
   contracts,
 });

@@ -2,7 +2,7 @@
  * Starts the LLMarket indexer (`ponder start` on indexer/) and prints its URLs.
  *
  *   node indexer/start.ts --deployment deployments/31337.json --rpc http://127.0.0.1:8545 \
- *     [--port 42069] [--schema llmarket] [--database-url postgres://...] [--pglite-dir DIR] [--polling-ms 100]
+ *     [--port 42069] [--schema llmarket] [--database-url postgres://...] [--pglite-dir DIR] [--polling-ms 100] [--rpc-lanes 1]
  *
  * Precedence: flags, then environment (LLMARKET_DEPLOYMENT, LLMARKET_RPC_URL, LLMARKET_PORT,
  * DATABASE_SCHEMA, DATABASE_URL, LLMARKET_PGLITE_DIR, LLMARKET_POLLING_MS), then defaults.
@@ -29,6 +29,8 @@ Options (flag, then environment variable, then default):
   --pglite-dir <dir>      PGlite directory or memory://           LLMARKET_PGLITE_DIR,
                                                                   default indexer/.ponder/pglite-<chainId>
   --polling-ms <n>        block polling interval                  LLMARKET_POLLING_MS, default 100 on 31337, else 1000
+  --rpc-lanes <n>         list the RPC URL n times (1-32): Ponder   LLMARKET_RPC_LANES, default 1
+                          rate-limits each URL, from 20 requests/s
   --quiet                 do not echo Ponder's log
   -h, --help              this text
 
@@ -46,6 +48,7 @@ const { values } = parseArgs({
     "database-url": { type: "string" },
     "pglite-dir": { type: "string" },
     "polling-ms": { type: "string" },
+    "rpc-lanes": { type: "string" },
     quiet: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -67,6 +70,7 @@ const optionsSchema = z.object({
   databaseUrl: z.string().min(1).optional(),
   pgliteDir: z.string().min(1).optional(),
   pollingMs: z.coerce.number().int().min(10).max(60_000).optional(),
+  rpcLanes: z.coerce.number().int().min(1).max(32).optional(),
 });
 
 const env = process.env;
@@ -78,6 +82,7 @@ const parsed = optionsSchema.safeParse({
   databaseUrl: values["database-url"] ?? env.DATABASE_URL,
   pgliteDir: values["pglite-dir"] ?? env.LLMARKET_PGLITE_DIR,
   pollingMs: values["polling-ms"] ?? env.LLMARKET_POLLING_MS,
+  rpcLanes: values["rpc-lanes"] ?? env.LLMARKET_RPC_LANES,
 });
 if (!parsed.success) {
   console.error(`indexer: ${parsed.error.issues.map((i) => i.message).join("; ")}\n\n${HELP}`);
@@ -96,6 +101,7 @@ try {
     ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
     ...(o.pgliteDir ? { pgliteDir: resolve(o.pgliteDir) } : {}),
     ...(o.pollingMs !== undefined ? { pollingMs: o.pollingMs } : {}),
+    ...(o.rpcLanes !== undefined ? { rpcLanes: o.rpcLanes } : {}),
     onLog: values.quiet ? undefined : (line) => console.log(line),
   });
   const db = o.databaseUrl ? "postgresql" : `pglite (${o.pgliteDir ?? `indexer/.ponder/pglite-${deployment.chainId}`})`;
@@ -103,6 +109,7 @@ try {
     [
       `LLMarket indexer for chain ${deployment.chainId} (pid ${ponder.pid}, database ${db}, schema ${o.schema})`,
       `  REST     ${ponder.url}/nodes/ranked?model=0x...  ${ponder.url}/nodes/<address>  ${ponder.url}/models  ${ponder.url}/stats`,
+      `           ${ponder.url}/jobs/<id>  ${ponder.url}/batches/<id>  ${ponder.url}/challenges/<batchId>:<leafIndex>`,
       `  GraphQL  ${ponder.url}/graphql`,
       `  SQL      ${ponder.url}/sql  (@ponder/client)`,
       `  Status   ${ponder.url}/health  ${ponder.url}/ready  ${ponder.url}/status  ${ponder.url}/metrics`,

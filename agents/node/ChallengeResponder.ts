@@ -4,7 +4,8 @@
  * `respondToChallenge` inside the response window (data challenges clear at once; wrong-output
  * challenges go to a committee dispute with the data on chain). Then follows each dispute to its
  * end: draws the committee and finalizes when nobody else has (anyone may; the node's held leaf
- * and bond wait for it), and records the verdict with the bond credited or the stake slashed.
+ * and bond wait for it), appeals a guilty round when re-running the leaf reproduces the committed
+ * output, and records the verdict with the bond credited or the stake slashed.
  * The Batcher pays a cleared leaf and withdraws the credits.
  */
 import { parseEventLogs } from "viem";
@@ -28,6 +29,7 @@ export type ChallengeRevealedArgs = {
 /** ChallengeGame.ChallengeStatus and Committee.Phase / Outcome. */
 const CHALLENGE = { None: 0, Open: 1, Disputed: 2, Cleared: 3, Upheld: 4 } as const;
 const PHASE = { None: 0, Drawing: 1, Commit: 2, Reveal: 3, Appealable: 4, Finalizable: 5, Resolved: 6 } as const;
+const GUILTY = 2;
 const OUTCOME = ["pending", "not guilty", "guilty", "neutral (no committee formed: not guilty)"] as const;
 
 export type ChallengeResponderOptions = {
@@ -35,11 +37,19 @@ export type ChallengeResponderOptions = {
   store: NodeStore;
   metrics: NodeMetrics;
   batcher: Batcher;
+  /**
+   * Re-executes a committed leaf and says whether it reproduces the committed output: the node
+   * appeals a guilty round only then (a leaf it cannot reproduce, or a fault-injected one, is not
+   * appealed).
+   */
+  reproduces?: (chainBatchId: bigint, leafIndex: number) => Promise<boolean>;
   log: Log;
 };
 
 export class ChallengeResponder {
   readonly o: ChallengeResponderOptions;
+  /** Re-execution verdicts per dispute round (`id:round`), so a leaf is re-run once per round. */
+  readonly #reproduced = new Map<string, boolean>();
 
   /** Challenge ids by `batchId/leafIndex`, from the reveal events (re-read from the chain after a restart). */
   private readonly ids = new Map<string, bigint>();
@@ -197,6 +207,8 @@ export class ChallengeResponder {
             await this.o.chain.send("committee.draw", () => committee.write.draw([disputeId]));
             this.o.log("info", `drew the committee of dispute ${disputeId} (round ${d.round})`);
           }
+        } else if (phase === PHASE.Appealable) {
+          await this.#maybeAppeal(c, disputeId);
         } else if (phase === PHASE.Finalizable) {
           await this.o.chain.send("committee.finalize", () => committee.write.finalize([disputeId]));
           this.o.log("info", `finalized dispute ${disputeId}`);
@@ -241,5 +253,40 @@ export class ChallengeResponder {
         this.o.log("error", `leaf ${c.chainBatchId}/${c.leafIndex} will not be paid (challenge upheld)`);
       }
     }
+  }
+
+  /**
+   * A round found the node guilty: if another round is allowed, nobody appealed yet and the
+   * node's re-execution reproduces the committed output, pay the appeal fee and appeal.
+   */
+  async #maybeAppeal(c: ChallengeRow, disputeId: bigint): Promise<void> {
+    const committee = this.o.chain.c.committee;
+    const d = await committee.read.disputeOf([disputeId]);
+    if (d.round >= d.maxRound) return;
+    if ((await committee.read.roundOutcome([disputeId, d.round])) !== GUILTY) return;
+    const key = `${disputeId}:${d.round}`;
+    let honest = this.#reproduced.get(key);
+    if (honest === undefined) {
+      honest = this.o.reproduces ? await this.o.reproduces(c.chainBatchId, c.leafIndex) : false;
+      this.#reproduced.set(key, honest);
+      this.o.log(
+        honest ? "warn" : "error",
+        `dispute ${disputeId} round ${d.round} found leaf ${c.chainBatchId}/${c.leafIndex} guilty; re-execution ${honest ? "reproduces the committed output: appealing" : "does not reproduce it: not appealing"}`,
+      );
+    }
+    if (!honest) return;
+    const fee = (await committee.read.params()).appealFee << BigInt(d.round);
+    const token = this.o.chain.c.token;
+    const me = this.o.chain.address;
+    const balance = await token.read.balanceOf([me]);
+    if (balance < fee) {
+      this.o.log("error", `cannot appeal dispute ${disputeId}: the appeal fee is ${fee}, the node holds ${balance}`);
+      return;
+    }
+    if ((await token.read.allowance([me, committee.address])) < fee)
+      await this.o.chain.send("approve", () => token.write.approve([committee.address, fee]));
+    await this.o.chain.send("committee.appeal", () => committee.write.appeal([disputeId]));
+    this.o.metrics.challenges.inc({ event: "appealed" });
+    this.o.log("warn", `appealed dispute ${disputeId} (round ${d.round}, fee ${fee})`);
   }
 }

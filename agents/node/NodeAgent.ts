@@ -136,6 +136,7 @@ export class NodeAgent {
       store: this.store,
       metrics: this.metrics,
       batcher: this.batcher,
+      reproduces: (batchId, index) => this.#reproduces(batchId, index),
       log,
     });
     this.auctions = new AuctionBidder({
@@ -177,6 +178,20 @@ export class NodeAgent {
     this.log("info", `serving on ${this.url}`, {
       models: this.models.map((m) => ({ id: m.id, profileHash: m.profileHash })),
     });
+  }
+
+  /** Re-runs a committed leaf with its model's profile: does it give the committed output? */
+  async #reproduces(chainBatchId: bigint, leafIndex: number): Promise<boolean> {
+    const l = this.batcher.leaf(chainBatchId, leafIndex);
+    const model = l && this.models.find((m) => m.id.toLowerCase() === l.leaf.model.toLowerCase());
+    if (!l || !model) return false;
+    const input = { prompt: l.data.prompt, stop: l.data.stop, seed: l.data.seed, maxTokens: l.data.maxTokens };
+    const r = await this.scheduler.submit({
+      requester: "appeal-check",
+      model: model.id,
+      run: (signal) => this.runtime.generate(model.profile, input, { signal }),
+    });
+    return r.outputHash.toLowerCase() === l.leaf.output.toLowerCase();
   }
 
   async #checkRegistration(): Promise<void> {

@@ -89,9 +89,9 @@ export const DEFAULTS = {
 export const NODE_HELP = `Usage: llmarket node start [options]
 
 Runs a provider node: serves the HTTP API of docs/node-api.md, batches and settles results,
-answers challenges and follows their disputes to the verdict, bids in auctions (a hash-only job's
-input is fetched from its http(s)/file URI and checked against its inputHash before any bid) and
-withdraws its credits. Precedence: flags > environment > --config JSON file.
+answers challenges and follows their disputes to the verdict (appealing a guilty round when it
+reproduces its own output), bids in auctions (a hash-only job's input is fetched from its
+http(s)/file URI and checked against its inputHash before any bid) and withdraws its credits. Precedence: flags > environment > --config JSON file.
 
 Options (environment variable in brackets, default after "="):
   --config <file.json>          JSON file with any of the keys below in camelCase

@@ -28,6 +28,8 @@ export type PonderOptions = {
   /** PGlite directory or "memory://"; ignored with databaseUrl. */
   pgliteDir?: string;
   pollingMs?: number;
+  /** RPC lanes (LLMARKET_RPC_LANES): the URL listed this many times for Ponder; default 1. */
+  rpcLanes?: number;
   /** Each log line (JSON objects from Ponder, or raw text). */
   onLog?: (line: string) => void;
   /** "start" (default) or "dev". */
@@ -71,6 +73,7 @@ export async function startPonder(options: PonderOptions): Promise<PonderProcess
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   else if (options.pgliteDir) env.LLMARKET_PGLITE_DIR = options.pgliteDir;
   if (options.pollingMs !== undefined) env.LLMARKET_POLLING_MS = String(options.pollingMs);
+  if (options.rpcLanes !== undefined) env.LLMARKET_RPC_LANES = String(options.rpcLanes);
   const args = [
     PONDER_CLI,
     options.command ?? "start",

@@ -1,12 +1,16 @@
 /**
  * Node agent configuration (flags > environment > file, validation, help), key loading (raw hex,
  * keystore v3, environment), the bid cost model, the fault switch and its refusal on non-dev chains,
- * the signer cache and the request path's fast EIP-712 digests.
+ * the signer cache, the request path's fast EIP-712 digests, and hash-only job inputs (fetched over
+ * HTTP and from files, refused with a reason: mismatch, malformed, too large, unreachable).
  */
 import { createCipheriv, randomBytes, scryptSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { bytesToHex, concat, keccak256, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -14,7 +18,8 @@ import { ConfigError } from "../../agents/lib/errors.ts";
 import { priceBid } from "../../agents/node/BidPricer.ts";
 import { FaultInjector } from "../../agents/node/FaultInjector.ts";
 import { FastDigest } from "../../agents/node/FastDigest.ts";
-import { receiptDigest, ticketDigest, type Ticket } from "../../agents/lib/encodings.ts";
+import { inputHash, receiptDigest, ticketDigest, type Ticket } from "../../agents/lib/encodings.ts";
+import { JobInputError, fetchJobInput } from "../../agents/node/JobInputFetcher.ts";
 import { NodeAgent } from "../../agents/node/NodeAgent.ts";
 import { NODE_HELP, loadNodeConfig } from "../../agents/node/NodeConfig.ts";
 import { decryptKeystore, loadNodeKey } from "../../agents/node/NodeKey.ts";
@@ -208,6 +213,52 @@ describe("fast digests", () => {
       expect(fast.ticket(ticket)).toBe(ticketDigest(ticket, d.chainId, d.verifyingContract));
       const receipt = { ticket: h32(), output: h32(), tokens: randomBytes(4).readUInt32BE(0) };
       expect(fast.receipt(receipt)).toBe(receiptDigest(receipt, d.chainId, d.verifyingContract));
+    }
+  });
+});
+
+describe("hash-only job inputs", () => {
+  it("returns a document only when its hash is the job's, with a clear reason otherwise", async () => {
+    const good = { prompt: "A job input", stop: ["\n"], seed: "42" };
+    const job = {
+      maxTokens: 8,
+      inputHash: inputHash({ prompt: good.prompt, maxTokens: 8, stop: ["\n"], seed: 42n }),
+    };
+    const big = "x".repeat(2048);
+    const server = createServer((req, res) => {
+      if (req.url === "/good") res.end(JSON.stringify(good));
+      else if (req.url === "/not-json") res.end("prompt=hi");
+      else if (req.url === "/wrong-type") res.end(JSON.stringify({ prompt: 7 }));
+      else if (req.url === "/big") res.end(JSON.stringify({ prompt: big }));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const limits = { maxBytes: 1024, timeoutMs: 5000 };
+    const reason = (p: Promise<unknown>) =>
+      p.then(
+        () => "ok",
+        (e: unknown) => (e instanceof JobInputError ? e.reason : `unexpected ${String(e)}`),
+      );
+    try {
+      expect(await fetchJobInput(`${base}/good`, job, limits)).toEqual({ ...good, seed: 42n, maxTokens: 8 });
+      const file = join(dir, "input.json");
+      writeFileSync(file, JSON.stringify(good));
+      expect((await fetchJobInput(pathToFileURL(file).href, job, limits)).prompt).toBe(good.prompt);
+      // Same document, other maxTokens: a different hash.
+      expect(await reason(fetchJobInput(`${base}/good`, { ...job, maxTokens: 9 }, limits))).toBe("mismatch");
+      expect(await reason(fetchJobInput(`${base}/not-json`, job, limits))).toBe("malformed");
+      expect(await reason(fetchJobInput(`${base}/wrong-type`, job, limits))).toBe("malformed");
+      expect(await reason(fetchJobInput(`${base}/big`, job, limits))).toBe("too_large");
+      expect(await reason(fetchJobInput(`${base}/missing`, job, limits))).toBe("unreachable");
+      expect(await reason(fetchJobInput("file:///dev/zero", job, limits))).toBe("unreachable");
+      expect(await reason(fetchJobInput(pathToFileURL(join(dir, "nope.json")).href, job, limits))).toBe("unreachable");
+      expect(await reason(fetchJobInput("ipfs://bafy", job, limits))).toBe("malformed");
+      const e = await fetchJobInput(`${base}/good`, { ...job, maxTokens: 9 }, limits).catch((x: unknown) => x);
+      expect((e as Error).message).toMatch(/not the posted inputHash .*refusing the job/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });

@@ -47,6 +47,7 @@ const STATUS_CLEARED = 3;
 const KIND_WRONG_OUTPUT = 1;
 const LEAF_HELD = 1;
 const LEAF_PAID = 3;
+const OUTCOME_NOT_GUILTY = 1;
 const OUTCOME_GUILTY = 2;
 const OUTCOME_NEUTRAL = 3;
 const PHASE_COMMIT = 2;
@@ -77,6 +78,39 @@ async function waitBatchOf(ticketRef: Hex): Promise<bigint> {
     }
     return undefined;
   });
+}
+
+let jurorWallets: Awaited<ReturnType<NodeHarness["viem"]["getWalletClients"]>> | undefined;
+/** Three staked validators (dev accounts 7-9) declared for the model: a committee can form. */
+async function ensureJurors(model: Hex) {
+  if (jurorWallets) return jurorWallets;
+  const jurors = (await h.viem.getWalletClients()).slice(7, 10);
+  const staking = await h.viem.getContractAt("Staking", h.d.addresses.Staking);
+  for (const j of jurors) {
+    await h.wait(await h.c.token.write.faucet([j.account.address, parseUnits("6000", 18)]));
+    await h.wait(
+      await h.c.token.write.approve([h.d.addresses.Staking, parseUnits("5000", 18)], { account: j.account }),
+    );
+    await h.wait(await staking.write.stake([parseUnits("5000", 18)], { account: j.account }));
+    await h.wait(await staking.write.declareValidator([[model]], { account: j.account }));
+  }
+  jurorWallets = jurors;
+  return jurors;
+}
+
+/** The jurors commit, then reveal, the same vote in the current round of `disputeId`. */
+async function vote(disputeId: bigint, guilty: boolean) {
+  const committee = await h.viem.getContractAt("Committee", h.d.addresses.Committee);
+  const salt = keccak256(toHex(`vote ${disputeId} ${guilty}`));
+  for (const j of jurorWallets!)
+    await h.wait(
+      await committee.write.commitVote([disputeId, voteCommitment(disputeId, j.account.address, guilty, salt)], {
+        account: j.account,
+      }),
+    );
+  await h.advance(21);
+  for (const j of jurorWallets!)
+    await h.wait(await committee.write.revealVote([disputeId, guilty, salt], { account: j.account }));
 }
 
 describe("node agent", () => {
@@ -113,6 +147,10 @@ describe("node agent", () => {
     await h.until("batch paid", async () => (await h.c.settlement.read.stateOf([batchId])).paid > 0n);
     await h.until("credits withdrawn", async () => (await h.c.token.read.balanceOf([h.node])) > before);
     expect((await h.c.settlement.read.stateOf([batchId])).paid).toBe(owed);
+    // The in-memory exposure the admission check reads agrees with the tickets table.
+    await h.until("batch settled in the store", async () => agent.store.batchByChainId(batchId)?.status === "settled");
+    const req = h.req1.account.address;
+    expect(agent.store.outstanding(req)).toBe(agent.store.outstandingFromTable(req));
   });
 
   it("rejects bad input on every endpoint with the right status and a JSON error", async () => {
@@ -417,6 +455,8 @@ describe("node agent", () => {
       async () => (await h.c.settlement.read.stateOf([batchId])).paid === amount,
     );
     expect(await h.c.escrow.read.ticketRedeemed([out.llmarket.ticketId])).toBe(true);
+    for (const r of [h.req1, h.req2, h.poor])
+      expect(agent.store.outstanding(r.account.address)).toBe(agent.store.outstandingFromTable(r.account.address));
   });
 
   it("with --fault wrong-output:1 commits consistent but wrong outputs (the demo's cheating node), loses the dispute and reports the slash", async () => {
@@ -495,16 +535,7 @@ describe("node agent", () => {
       });
       const batchRow = bad.store.batchByChainId(batchId)!;
       const index = bad.store.leavesOf(batchRow.id).find((l) => l.ref === ticketRef)!.leafIndex!;
-      const jurors = (await h.viem.getWalletClients()).slice(7, 10);
-      const staking = await h.viem.getContractAt("Staking", h.d.addresses.Staking);
-      for (const j of jurors) {
-        await h.wait(await h.c.token.write.faucet([j.account.address, parseUnits("6000", 18)]));
-        await h.wait(
-          await h.c.token.write.approve([h.d.addresses.Staking, parseUnits("5000", 18)], { account: j.account }),
-        );
-        await h.wait(await staking.write.stake([parseUnits("5000", 18)], { account: j.account }));
-        await h.wait(await staking.write.declareValidator([[m.id]], { account: j.account }));
-      }
+      const jurors = await ensureJurors(m.id);
       const header = { ...batchRow.header! };
       const v = h.validator.account;
       const salt = keccak256(toHex("challenge the cheat"));
@@ -519,16 +550,7 @@ describe("node agent", () => {
       });
       const members = (await committee.read.membersOf([disputeId, 0])).map((a) => a.toLowerCase());
       expect(members.sort()).toEqual(jurors.map((j) => j.account.address.toLowerCase()).sort());
-      const voteSalt = keccak256(toHex("guilty"));
-      for (const j of jurors)
-        await h.wait(
-          await committee.write.commitVote([disputeId, voteCommitment(disputeId, j.account.address, true, voteSalt)], {
-            account: j.account,
-          }),
-        );
-      await h.advance(21);
-      for (const j of jurors)
-        await h.wait(await committee.write.revealVote([disputeId, true, voteSalt], { account: j.account }));
+      await vote(disputeId, true);
       await h.advance(45); // reveal and appeal windows over: the agent finalizes
       const outcome = await h.until("verdict recorded", async () => challenge()?.outcome ?? undefined, 60_000);
       expect(outcome).toBe("upheld");
@@ -548,5 +570,54 @@ describe("node agent", () => {
     } finally {
       await bad.stop();
     }
+  });
+  it("appeals a guilty round against a leaf it reproduces, and wins the appeal", async () => {
+    const r = await h.request(url, h.req1, { prompt: "Appeal for me", maxTokens: 10 });
+    const res = await h.post(url, "/v1/completions", r.body);
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { llmarket: { ticketId: Hex } };
+    const batchId = await waitBatchOf(out.llmarket.ticketId);
+    const row = agent.store.batchByChainId(batchId)!;
+    const index = agent.store.leavesOf(row.id).find((l) => l.ref === out.llmarket.ticketId)!.leafIndex!;
+    await ensureJurors(r.model);
+    const v = h.validator.account;
+    const salt = keccak256(toHex("appeal challenge"));
+    await h.wait(
+      await h.c.game.write.commitChallenge([challengeCommitment(batchId, index, KIND_WRONG_OUTPUT, v.address, salt)], {
+        account: v,
+      }),
+    );
+    await h.wait(
+      await h.c.game.write.revealChallenge([batchId, row.header!, index, KIND_WRONG_OUTPUT, salt], { account: v }),
+    );
+    const challenge = () => agent.store.challenges().find((c) => c.chainBatchId === batchId && c.leafIndex === index);
+    const disputeId = await h.until("dispute opened", async () => challenge()?.disputeId ?? undefined);
+    const committee = await h.viem.getContractAt("Committee", h.d.addresses.Committee);
+    const drawn = () =>
+      h.until("committee drawn", async () => {
+        await h.advance(1);
+        return (await committee.read.phase([disputeId])) === PHASE_COMMIT;
+      });
+    await drawn();
+    // A wrong verdict: the committee finds the honest leaf guilty; the node re-runs it and appeals.
+    await vote(disputeId, true);
+    await h.advance(21); // reveal window over: the round is appealable
+    const appealed = await h.until("node appealed", async () => {
+      const rd = await committee.read.roundOf([disputeId, 1]);
+      return rd.appellant.toLowerCase() === h.node.toLowerCase() ? rd : undefined;
+    });
+    expect(appealed.appealFee).toBe((await committee.read.params()).appealFee);
+    await drawn();
+    await vote(disputeId, false);
+    await h.advance(45);
+    expect(await h.until("verdict recorded", async () => challenge()?.outcome ?? undefined, 60_000)).toBe("cleared");
+    expect((await committee.read.disputeOf([disputeId])).outcome).toBe(OUTCOME_NOT_GUILTY);
+    await h.advance(40);
+    await h.until(
+      "held leaf paid",
+      async () => (await h.c.settlement.read.leafStatusOf([batchId, index])) === LEAF_PAID,
+    );
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/llmarket_node_challenges_total\{event="appealed"\} 1/);
   });
 });
