@@ -580,16 +580,8 @@ describe("node agent", () => {
     const row = agent.store.batchByChainId(batchId)!;
     const index = agent.store.leavesOf(row.id).find((l) => l.ref === out.llmarket.ticketId)!.leafIndex!;
     await ensureJurors(r.model);
-    const v = h.validator.account;
     const salt = keccak256(toHex("appeal challenge"));
-    await h.wait(
-      await h.c.game.write.commitChallenge([challengeCommitment(batchId, index, KIND_WRONG_OUTPUT, v.address, salt)], {
-        account: v,
-      }),
-    );
-    await h.wait(
-      await h.c.game.write.revealChallenge([batchId, row.header!, index, KIND_WRONG_OUTPUT, salt], { account: v }),
-    );
+    await challengeFrom(4n, batchId, row.header!, index, KIND_WRONG_OUTPUT, salt);
     const challenge = () => agent.store.challenges().find((c) => c.chainBatchId === batchId && c.leafIndex === index);
     const disputeId = await h.until("dispute opened", async () => challenge()?.disputeId ?? undefined);
     const committee = await h.viem.getContractAt("Committee", h.d.addresses.Committee);
