@@ -143,6 +143,8 @@ type Calibration = {
     minMeanLogProb: number;
     falseAlarmCount: number;
     falseAlarmUpper95Distinct: number;
+    /** Honest leaves the rule judged (16+ tokens). */
+    honestLeaves: number;
     detection: Record<string, number>;
   } | null;
 };
@@ -154,7 +156,7 @@ for (const [file, suffix] of [
   const cal = JSON.parse(readFileSync(ROOT + file, "utf8")) as Calibration;
   const c = cal.conditions;
   if (cal.chosen === null || c.honestLeaves === undefined) continue;
-  const n = Object.values(c.honestLeaves).reduce((a, b) => a + b, 0);
+  const n = cal.chosen.honestLeaves;
   const bySetting = Object.entries(c.honestLeaves)
     .map(([k, v]) => `${k} ${v}`)
     .join(", ");
@@ -164,7 +166,7 @@ for (const [file, suffix] of [
     value: cal.chosen.falseAlarmCount / n,
     unit: "fraction",
     lowerIsBetter: true,
-    conditions: `${cal.chosen.falseAlarmCount} false alarms in ${n} honest ${c.tokensPerLeaf}-token leaves (${bySetting}; ${c.distinctHonestLeaves} distinct token sequences, 95% upper bound ${cal.chosen.falseAlarmUpper95Distinct.toPrecision(2)}), ${c.preset} preset, rule ${rule}; goal <= 0.001`,
+    conditions: `${cal.chosen.falseAlarmCount} false alarms in ${n} honest leaves of up to ${c.tokensPerLeaf} tokens judged by the rule (16+ tokens; generated: ${bySetting}; ${c.distinctHonestLeaves} distinct token sequences, 95% upper bound ${cal.chosen.falseAlarmUpper95Distinct.toPrecision(2)}), ${c.preset} preset, rule ${rule}; goal <= 0.001`,
     source: file,
   });
   rows.push({
