@@ -9,9 +9,11 @@
  * - sustained_requests_per_s: completed paid requests per second with 4 concurrent clients.
  * Pre-signed tickets use distinct seeds so the result cache never answers (greedy: same compute).
  * Options: --reps N, --seconds S, --in-process, --model path.gguf (default: the generated tiny
- * model), --suffix name (merge entries named <name>_<suffix> into --out).
+ * model), --suffix name (merge entries named <name>_<suffix> into --out), --client fetch|http (the
+ * streamed requests' client: fetch (undici, default) or node:http with a keep-alive agent).
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -30,8 +32,10 @@ const { values } = parseArgs({
     "in-process": { type: "boolean", default: false },
     model: { type: "string" },
     suffix: { type: "string" },
+    client: { type: "string", default: "fetch" },
   },
 });
+if (!["fetch", "http"].includes(values.client!)) throw new Error("--client must be fetch or http");
 const REPS = Number(values.reps);
 const SECONDS = Number(values.seconds);
 const PROMPT = "The quick brown fox jumps over the lazy dog and then";
@@ -138,10 +142,59 @@ async function signedBody(seed: bigint, maxTokens: number, stream: boolean) {
   });
 }
 
-type Run = { ttft: number; total: number; tokens: number; decodeMs: number };
+type Run = { ttft: number; total: number; tokens: number; decodeMs: number; genTps?: number };
+
+/** The agent's own decode rate of its last generation (its tokens-per-second gauge). */
+async function agentGenerationTps(): Promise<number> {
+  const text = await (await fetch(`${agent.url}/metrics`)).text();
+  const m = /^llmarket_node_tokens_per_second\s+([\d.e+-]+)$/m.exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+
+/** The same streamed request over node:http (keep-alive agent): a leaner client than fetch. */
+function httpStreamNode(body: string): Promise<Run> {
+  const t0 = performance.now();
+  let ttft = -1;
+  let lastToken = 0;
+  let tokens = 0;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${agent.url}/v1/completions`,
+      {
+        method: "POST",
+        agent: keepAlive,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.setEncoding("utf8");
+        if (res.statusCode !== 200) {
+          let t = "";
+          res.on("data", (d: string) => (t += d));
+          res.on("end", () => reject(new Error(`HTTP ${res.statusCode}: ${t}`)));
+          return;
+        }
+        res.on("data", (text: string) => {
+          const n = [...text.matchAll(/"tokenIds":\[(\d+)\]/g)].length;
+          if (n > 0) {
+            const t = performance.now();
+            if (ttft < 0) ttft = t - t0;
+            lastToken = t - t0;
+            tokens += n;
+          }
+        });
+        res.on("end", () => resolve({ ttft, total: performance.now() - t0, tokens, decodeMs: lastToken - ttft }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
 
 /** One streamed HTTP request: ms to the first token chunk, to the last token, to the end. */
 async function httpStream(body: string): Promise<Run> {
+  if (values.client === "http") return httpStreamNode(body);
   const t0 = performance.now();
   const res = await fetch(`${agent.url}/v1/completions`, {
     method: "POST",
@@ -185,7 +238,13 @@ async function inProcess(seed: bigint): Promise<Run> {
       },
     },
   );
-  return { ttft, total: performance.now() - t0, tokens: r.tokens.length, decodeMs: lastToken - ttft };
+  return {
+    ttft,
+    total: performance.now() - t0,
+    tokens: r.tokens.length,
+    decodeMs: lastToken - ttft,
+    genTps: r.timings.generationTokensPerSecond,
+  };
 }
 
 // Warm-up both paths (model load, first context, caches).
@@ -203,6 +262,8 @@ let decodeHttp = 0;
 let decodeLocal = 0;
 let tokens = 0;
 const decodeRatio: number[] = [];
+const genTpsAgent: number[] = [];
+const genTpsLocal: number[] = [];
 for (let i = 0; i < REPS; i++) {
   const body = await signedBody(BigInt(i + 1), MAX_TOKENS, true);
   const local = await inProcess(BigInt(i + 1));
@@ -216,6 +277,8 @@ for (let i = 0; i < REPS; i++) {
   decodeHttp += http.decodeMs;
   decodeLocal += local.decodeMs;
   if (local.decodeMs > 0) decodeRatio.push(http.decodeMs / local.decodeMs - 1);
+  genTpsAgent.push(await agentGenerationTps());
+  genTpsLocal.push(local.genTps!);
   tokens += http.tokens;
 }
 // Non-streamed requests: fixed per-request overhead without per-token SSE work.
@@ -279,6 +342,7 @@ const conditions = {
     ? "NodeAgent in the bench process, hardhat node on 127.0.0.1, sqlite WAL"
     : "child process (llmarket node start), hardhat node on 127.0.0.1, sqlite WAL",
   machine: "2 shared cores",
+  client: values.client === "http" ? "node:http, keep-alive agent (streamed requests)" : "fetch (undici)",
   loadAverage1mAtStart: load0,
   loadAverage1mAtEnd: loadavg()[0]!,
 };
@@ -315,6 +379,10 @@ const results = [
       httpDecodeTokensPerS: ((tokens - REPS) / decodeHttp) * 1000,
       inProcessDecodeTokensPerS: ((tokens - REPS) / decodeLocal) * 1000,
       tokensPerRep: tokens / REPS,
+      // Where the decode time goes: the runtime's own rate (first to last token inside the
+      // generating process, medians) in the agent and in this process.
+      agentGenerationTokensPerSP50: median(genTpsAgent),
+      inProcessGenerationTokensPerSP50: median(genTpsLocal),
     },
   },
   {

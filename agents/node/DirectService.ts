@@ -92,9 +92,20 @@ export type Admitted = {
   input: InferenceInput;
   stream: boolean;
   arrivedAt: number;
+  /** Generation started while the ticket was being verified (tokens held until `run` attaches). */
+  job?: SpeculativeJob;
 };
 
-export type TokenOut = { token: number; text: string };
+/** A generation started before admission ended; its tokens are buffered until a listener attaches. */
+type SpeculativeJob = {
+  done: Promise<Cached>;
+  buffered: [number, number, string][];
+  listener?: (token: number, index: number, text: string) => void;
+  abort: AbortController;
+};
+
+/** `last`: the request's final token (max_tokens reached), so a stream can flush it at once. */
+export type TokenOut = { token: number; text: string; last: boolean };
 
 export type DirectResult = {
   tokens: number[];
@@ -126,6 +137,12 @@ export type DirectServiceOptions = {
   queueCapacity: number;
   concurrency: number;
   maxTokens: number;
+  /**
+   * Start generation (prompt evaluation) as soon as every check but the signature has passed, and
+   * verify the signature while the runtime evaluates the prompt; no token leaves before the ticket
+   * is verified and recorded, and a refused ticket's generation is aborted. Default true.
+   */
+  speculativeStart?: boolean;
 };
 
 export class DirectService {
@@ -213,19 +230,53 @@ export class DirectService {
     const d = this.o.chain.escrowDomain;
     // The ticket id is the EIP-712 digest the requester signed: recover from it directly.
     const id = this.#ticketDigest.ticket(ticket);
-    let valid = this.#signers.verify(ticket.requester, id, signature);
-    if (!valid) {
-      // A contract wallet (ERC-1271) signs differently: ask the chain, only when the key did not match.
-      const code = await this.o.chain.publicClient.getCode({ address: ticket.requester }).catch(() => undefined);
-      if (code && code !== "0x")
-        valid = await verifyTicket(ticket, signature, d, this.o.chain.publicClient as PublicClient).catch(() => false);
+    const admitted: Admitted = { kind, model, ticket, ticketId: id, signature, input, stream: req.stream, arrivedAt };
+    // Speculative start: when every check after the signature already passes and the model's queue
+    // is empty, start generation now and verify the signature while the runtime evaluates the
+    // prompt (the verification is JS on this thread, the evaluation runs on llama.cpp's). Tokens
+    // are buffered until `run` attaches, i.e. after the ticket is verified and recorded below.
+    if (this.o.speculativeStart !== false && this.o.scheduler.stats().queued === 0) {
+      let ok = true;
+      try {
+        this.#checkPair(ticket, await this.#checksAfterSignature(ticket, model, prompt, req.max_tokens));
+      } catch {
+        ok = false; // answered below, in the documented order (signature first)
+      }
+      if (ok) {
+        admitted.job = this.#startJob(admitted, req.stream);
+        // Let the job reach llama.cpp (tokenize, take a sequence, dispatch the prompt batch).
+        await new Promise<void>((r) => setImmediate(r));
+      }
     }
-    if (!valid)
-      throw new NodeHttpError(
-        401,
-        "bad_signature",
-        "Ticket signature is not the requester's (PairEscrow EIP-712 domain).",
-      );
+    try {
+      let valid = this.#signers.verify(ticket.requester, id, signature);
+      if (!valid) {
+        // A contract wallet (ERC-1271) signs differently: ask the chain, only when the key did not match.
+        const code = await this.o.chain.publicClient.getCode({ address: ticket.requester }).catch(() => undefined);
+        if (code && code !== "0x")
+          valid = await verifyTicket(ticket, signature, d, this.o.chain.publicClient as PublicClient).catch(
+            () => false,
+          );
+      }
+      if (!valid)
+        throw new NodeHttpError(
+          401,
+          "bad_signature",
+          "Ticket signature is not the requester's (PairEscrow EIP-712 domain).",
+        );
+      const pair = await this.#checksAfterSignature(ticket, model, prompt, req.max_tokens);
+      // Synchronous from here: no other request can interleave between the checks and the insert.
+      this.#checkPair(ticket, pair);
+    } catch (e) {
+      admitted.job?.abort.abort(e);
+      throw e;
+    }
+    this.o.store.acceptTicket(id, ticket, signature, maxCost(ticket));
+    return admitted;
+  }
+
+  /** The checks of docs/node-api.md that follow the signature, up to the escrow read; returns the pair. */
+  async #checksAfterSignature(ticket: Ticket, model: ServedModel, prompt: string, maxTokens: number) {
     const now = this.o.chain.now();
     if (ticket.expiry <= now)
       throw new NodeHttpError(
@@ -259,23 +310,26 @@ export class DirectService {
     // that bound does not already prove the prompt fits.
     const bound = Buffer.byteLength(prompt) + 2;
     const promptTokens =
-      bound + req.max_tokens <= model.contextSize
+      bound + maxTokens <= model.contextSize
         ? bound
         : (await this.o.runtime.promptTokens(model.profile, prompt)).length;
-    if (promptTokens + req.max_tokens > model.contextSize) {
+    if (promptTokens + maxTokens > model.contextSize) {
       throw new NodeHttpError(
         413,
         "prompt_too_long",
-        `Prompt of ${promptTokens} tokens plus max_tokens ${req.max_tokens} exceeds the context of ${model.contextSize}.`,
+        `Prompt of ${promptTokens} tokens plus max_tokens ${maxTokens} exceeds the context of ${model.contextSize}.`,
       );
     }
     this.#checkQueue();
-    const pair = await this.o.chain.pair(ticket.requester);
-    // Synchronous from here: no other request can interleave between the checks and the insert.
+    return this.o.chain.pair(ticket.requester);
+  }
+
+  /** Sequence and escrow exposure against the pair's state (synchronous: call right before recording). */
+  #checkPair(ticket: Ticket, pair: { balance: bigint; thawing: bigint }): void {
     try {
       checkTicketForNode(ticket, {
         node: this.o.chain.address,
-        nowSeconds: now,
+        nowSeconds: this.o.chain.now(),
         ticketMaxLifetimeSeconds: this.o.ticketMaxLifetime,
         pair: {
           balance: pair.balance,
@@ -293,8 +347,76 @@ export class DirectService {
       }
       throw e;
     }
-    this.o.store.acceptTicket(id, ticket, signature, maxCost(ticket));
-    return { kind, model, ticket, ticketId: id, signature, input, stream: req.stream, arrivedAt };
+  }
+
+  /** Starts generating an admitted request (result cache first); tokens go to the job's listener or buffer. */
+  #startJob(a: Admitted, wantTokens: boolean): SpeculativeJob {
+    const job: SpeculativeJob = {
+      done: Promise.resolve(undefined as unknown as Cached),
+      buffered: [],
+      abort: new AbortController(),
+    };
+    const sink = (token: number, index: number, text: string) => {
+      if (job.listener) job.listener(token, index, text);
+      else job.buffered.push([token, index, text]);
+    };
+    job.done = this.#generate(a, wantTokens ? sink : undefined, job.abort.signal);
+    job.done.catch(() => undefined); // observed by run(), or dropped with a refused ticket
+    return job;
+  }
+
+  /** The result cache, else the scheduler and the runtime; `onToken` gets each generated token. */
+  async #generate(
+    a: Admitted,
+    onToken: ((token: number, index: number, text: string) => void) | undefined,
+    signal?: AbortSignal,
+  ): Promise<Cached> {
+    const { model, ticket, input } = a;
+    const key = { model: model.id, adapter: ticket.adapter, profile: model.profileHash, input: ticket.input };
+    let firstSeen = false;
+    const emit = (token: number, index: number, text: string) => {
+      if (!firstSeen) {
+        firstSeen = true;
+        this.o.metrics.ttft.observe((performance.now() - a.arrivedAt) / 1000);
+      }
+      onToken?.(token, index, text);
+    };
+    let result: Cached;
+    const hit = this.cache.get(key, ticket.requester);
+    if (hit) {
+      result = hit;
+      hit.tokens.forEach((t, i) => emit(t, i, i === 0 ? hit.text : ""));
+    } else {
+      this.o.metrics.queueDepth.set(this.o.scheduler.stats().queued + 1);
+      const r = await this.o.scheduler.submit({
+        requester: ticket.requester,
+        model: model.id,
+        ...(signal ? { signal } : {}),
+        run: (jobSignal) => {
+          this.o.metrics.running.inc();
+          const started = performance.now();
+          // Without a listener the runtime skips per-token detokenization: only streams pay for it.
+          const listen = onToken ? { onToken: (e: TokenEvent) => emit(e.token, e.index, e.text) } : {};
+          return this.o.runtime
+            .generate(model.profile, input, { signal: jobSignal, ...listen })
+            .then((res) => {
+              if (!firstSeen && res.tokens.length > 0) {
+                firstSeen = true;
+                const at = started + res.timings.timeToFirstTokenMs;
+                this.o.metrics.ttft.observe((at - a.arrivedAt) / 1000);
+              }
+              return res;
+            })
+            .finally(() => this.o.metrics.running.dec());
+        },
+      });
+      this.o.metrics.queueDepth.set(this.o.scheduler.stats().queued);
+      this.o.metrics.tokensPerSecond.set(r.timings.generationTokensPerSecond);
+      result = { tokens: r.tokens, text: r.text, stopReason: r.stopReason, promptTokens: r.promptTokens };
+      this.cache.set(key, ticket.requester, result);
+    }
+    this.o.metrics.cacheHitRatio.set(this.cache.stats().hitRatio);
+    return result;
   }
 
   #checkQueue(): void {
@@ -316,50 +438,24 @@ export class DirectService {
   async run(a: Admitted, onToken?: (t: TokenOut) => void, onGenerated?: () => void): Promise<DirectResult> {
     const { model, ticket, input } = a;
     const fault = this.o.fault.pick(model.vocabSize);
-    const key = { model: model.id, adapter: ticket.adapter, profile: model.profileHash, input: ticket.input };
-    let ttftSeen = false;
-    const emit = (token: number, index: number, text: string) => {
-      if (!ttftSeen) {
-        ttftSeen = true;
-        this.o.metrics.ttft.observe((performance.now() - a.arrivedAt) / 1000);
-      }
-      onToken?.({ token: fault ? fault(token, index) : token, text });
-    };
+    const emit = onToken
+      ? (token: number, index: number, text: string) =>
+          onToken({ token: fault ? fault(token, index) : token, text, last: index + 1 >= input.maxTokens })
+      : undefined;
     let result: Cached;
     try {
-      const hit = this.cache.get(key, ticket.requester);
-      if (hit) {
-        result = hit;
-        hit.tokens.forEach((t, i) => emit(t, i, i === 0 ? hit.text : ""));
+      if (a.job) {
+        // Started during admission: replay what it buffered, then stream the rest.
+        const job = a.job;
+        if (emit) {
+          for (const [t, i, x] of job.buffered) emit(t, i, x);
+          job.buffered.length = 0;
+          job.listener = emit;
+        }
+        result = await job.done;
       } else {
-        this.o.metrics.queueDepth.set(this.o.scheduler.stats().queued + 1);
-        const r = await this.o.scheduler.submit({
-          requester: ticket.requester,
-          model: model.id,
-          run: (signal) => {
-            this.o.metrics.running.inc();
-            const started = performance.now();
-            // Without a listener the runtime skips per-token detokenization: only streams pay for it.
-            const listen = onToken ? { onToken: (e: TokenEvent) => emit(e.token, e.index, e.text) } : {};
-            return this.o.runtime
-              .generate(model.profile, input, { signal, ...listen })
-              .then((res) => {
-                if (!ttftSeen && res.tokens.length > 0) {
-                  ttftSeen = true;
-                  const at = started + res.timings.timeToFirstTokenMs;
-                  this.o.metrics.ttft.observe((at - a.arrivedAt) / 1000);
-                }
-                return res;
-              })
-              .finally(() => this.o.metrics.running.dec());
-          },
-        });
-        this.o.metrics.queueDepth.set(this.o.scheduler.stats().queued);
-        this.o.metrics.tokensPerSecond.set(r.timings.generationTokensPerSecond);
-        result = { tokens: r.tokens, text: r.text, stopReason: r.stopReason, promptTokens: r.promptTokens };
-        this.cache.set(key, ticket.requester, result);
+        result = await this.#generate(a, emit);
       }
-      this.o.metrics.cacheHitRatio.set(this.cache.stats().hitRatio);
     } catch (e) {
       this.o.store.failTicket(a.ticketId);
       if (e instanceof QueueFullError) {

@@ -233,7 +233,8 @@ export function createNodeApp(o: NodeServerOptions): Hono {
     // The first chunk goes out at once (time to first token). Later ones are written at once when
     // the last write is older than STREAM_COALESCE_MS, else gathered until then: a slow model
     // streams token by token, a fast one pays one socket write per few tokens. When generation
-    // ends the gathered tokens go out at once, before the leaf is stored and the receipt signed.
+    // ends the gathered tokens go out at once, before the leaf is stored and the receipt signed; the
+    // token that reaches max_tokens is written at once (the runtime still has to wind down).
     let pending = "";
     let timer: NodeJS.Timeout | undefined;
     let lastWrite = 0;
@@ -262,7 +263,7 @@ export function createNodeApp(o: NodeServerOptions): Hono {
     o.direct
       .run(
         admitted,
-        (t) => push(tokenChunk(t.text, t.token)),
+        (t) => push(tokenChunk(t.text, t.token), t.last),
         () => flush(),
       )
       .then((r) => {
