@@ -131,16 +131,14 @@ if (isDeployed("BatchSettlement")) {
         .onConflictDoNothing();
     }
     if (toNode > 0n) {
-      await context.db
-        .insert(credit)
-        .values({
-          id: event.id,
-          source: "settlement",
-          beneficiary: b.node,
-          from: zeroAddress,
-          amount: toNode,
-          ...meta(event),
-        });
+      await context.db.insert(credit).values({
+        id: event.id,
+        source: "settlement",
+        beneficiary: b.node,
+        from: zeroAddress,
+        amount: toNode,
+        ...meta(event),
+      });
       await updateCredit(context.db, "settlement", b.node, { credited: toNode });
     }
     await updateNodeStats(context.db, b.node, (n) => ({
