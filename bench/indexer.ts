@@ -3,6 +3,7 @@
  *
  *   node bench/indexer.ts [--events 10000] [--samples 60] [--out bench/indexer.json] [--database-url postgres://...]
  *     [--rpc-lanes 8]   (the RPC URL listed 8 times for Ponder: LLMARKET_RPC_LANES, docs/indexer.md)
+ *     [--polling-ms 100] (Ponder's pollingInterval; Ponder 0.17.7 rejects less than 100)
  *
  * Two backfills, each on its own fresh `hardhat node` and fresh database, then live latency:
  * 1. Backfill, many events per transaction (the headline figure): a validator declared for 16
@@ -10,20 +11,25 @@
  *    ValidatorWeightChanged per declared model (17 indexed events per transaction, all handled).
  * 2. Backfill, one event per transaction: Staking.lock, Staking.unlock and
  *    NodeRegistry.recordOutcome in turn (the RPC-bound worst case: one transaction per event).
- *    In both, `--events` events are sent with automine off as JSON-RPC batches of 200
- *    transactions per block, then 31 empty blocks make them final (Ponder treats the last 30
- *    blocks of chain 31337 as live); `ponder start` runs on a fresh database and the rate is
+ *    In both, `--events` events are sent with automine off as JSON-RPC batches, one batch per
+ *    block (100 restakes, or 200 single-event transactions), then 31 empty blocks make them
+ *    final (Ponder treats the last 30 blocks of chain 31337 as live); `ponder start` runs on a fresh database and the rate is
  *    events / (Ponder's "Started backfill indexing" -> "Completed backfill indexing" log times).
  * 3. Live latency (on the second chain): automine on, one recordOutcome at a time; from the moment
  *    the transaction is mined (eth_sendTransaction returns under automine) until its
  *    reputation_update row is returned by SQL over HTTP (polled every 5 ms). Random 0-100 ms pauses
- *    keep samples out of phase with the 100 ms block polling.
+ *    keep samples out of phase with the 100 ms block polling. The live conditions also carry Ponder's
+ *    own block processing time (ponder_realtime_latency) and the duration of the returning query.
+ * The backfill breakdown has Ponder's cumulative RPC / sync-store times and its pipeline timers
+ * (waiting on extraction vs. transform steps: index = handlers and store calls, load = flushing the
+ * buffered rows to the tables).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { network } from "hardhat";
+import pg from "pg";
 import { createClient } from "@ponder/client";
 import { eq } from "@ponder/client";
 import { encodeFunctionData, keccak256, toHex, type Address, type Hex } from "viem";
@@ -49,26 +55,34 @@ const { values } = parseArgs({
     out: { type: "string", default: "bench/indexer.json" },
     "database-url": { type: "string" },
     "rpc-lanes": { type: "string", default: "8" },
+    "polling-ms": { type: "string", default: "100" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
   console.log(
-    "Usage: node bench/indexer.ts [--events 10000] [--samples 60] [--out bench/indexer.json] [--database-url URL] [--rpc-lanes 8]\n" +
+    "Usage: node bench/indexer.ts [--events 10000] [--samples 60] [--out bench/indexer.json] [--database-url URL] [--rpc-lanes 8] [--polling-ms 100]\n" +
       "Backfill rate (17 events per transaction, and one per transaction) and live latency of the indexer;\n" +
       "writes the JSON list of metrics to --out. With --database-url, PostgreSQL instead of PGlite\n" +
-      "(each backfill uses its own schema in that database). --rpc-lanes: the RPC URL listed n times for\n" +
-      "Ponder, which rate-limits each URL from 20 requests/s (LLMARKET_RPC_LANES).",
+      "(each backfill in a new database on that server, dropped at the end). --rpc-lanes: the RPC URL listed n times for\n" +
+      "Ponder, which rate-limits each URL from 20 requests/s (LLMARKET_RPC_LANES). --polling-ms: Ponder's\n" +
+      "pollingInterval (at least 100, Ponder's minimum).",
   );
   process.exit(0);
 }
 const EVENTS = Number(values.events);
 const RPC_LANES = Number(values["rpc-lanes"]);
+const POLLING_MS = Number(values["polling-ms"]);
+// Ponder 0.17.7 rejects a pollingInterval under 100 ms ("Expected 100 milliseconds or greater").
+if (!(POLLING_MS >= 100)) throw new Error("--polling-ms must be >= 100 (Ponder's minimum)");
 const LOAD_AT_START = Math.round(loadavg()[0]! * 100) / 100;
 const SAMPLES = Number(values.samples);
 const E18 = 10n ** 18n;
 const MODELS_PER_VALIDATOR = 16; // Staking.MAX_MODELS_PER_VALIDATOR
 const TX_PER_BLOCK = 200;
+// A restake uses ~250k gas: ~118 fit in a block, and EDR slows down with a pending pool carried
+// over between blocks, so the restake workload sends 100 per block.
+const RESTAKE_TX_PER_BLOCK = 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -153,15 +167,21 @@ async function setUp(): Promise<Setup> {
 }
 
 /** Sends `txs` from `from` in blocks of TX_PER_BLOCK, then 31 empty blocks; returns the head. */
-async function generate(s: Setup, txCount: number, gas: number, tx: (i: number) => { to: Address; data: Hex }) {
+async function generate(
+  s: Setup,
+  txCount: number,
+  gas: number,
+  tx: (i: number) => { to: Address; data: Hex },
+  perBlock = TX_PER_BLOCK,
+) {
   await s.rpc("evm_setAutomine", [false]);
   let nonce = Number(await s.rpc("eth_getTransactionCount", [s.from, "latest"]));
   const genStart = Date.now();
   let blocks = 0;
   // EDR slows down quadratically with the pending pool: mine after each batch.
-  for (let i = 0; i < txCount; i += TX_PER_BLOCK) {
+  for (let i = 0; i < txCount; i += perBlock) {
     const batch = [];
-    for (let j = i; j < Math.min(txCount, i + TX_PER_BLOCK); j++) {
+    for (let j = i; j < Math.min(txCount, i + perBlock); j++) {
       const { to, data } = tx(j);
       batch.push({
         jsonrpc: "2.0",
@@ -194,6 +214,39 @@ async function generate(s: Setup, txCount: number, gas: number, tx: (i: number) 
   return { head, blocks, genMs: Date.now() - genStart };
 }
 
+/**
+ * With --database-url: a new database on that server for one backfill. Ponder's sync store
+ * (`ponder_sync` schema) is shared by every schema of a database and keyed by chain id, so a second
+ * fresh hardhat chain (also 31337) in the same database would read the first chain's cached blocks.
+ */
+const createdDatabases: string[] = [];
+async function freshDatabaseUrl(name: string): Promise<string> {
+  const base = values["database-url"]!;
+  const db = `llmarket_bench_${name}_${process.pid}_${Date.now()}`;
+  const client = new pg.Client({ connectionString: base });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${db}"`);
+  } finally {
+    await client.end();
+  }
+  createdDatabases.push(db);
+  const url = new URL(base);
+  url.pathname = `/${db}`;
+  return url.toString();
+}
+
+async function dropDatabases(): Promise<void> {
+  if (!values["database-url"]) return;
+  const client = new pg.Client({ connectionString: values["database-url"] });
+  await client.connect();
+  try {
+    for (const db of createdDatabases) await client.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Starts Ponder on a fresh database, waits for the head; the backfill figures from its log and /metrics. */
 async function backfill(s: Setup, name: string, head: number) {
   const deploymentPath = writeDeployment(s.deployed.deployment, join(dir, name));
@@ -205,7 +258,10 @@ async function backfill(s: Setup, name: string, head: number) {
     port: await freePort(),
     schema: `bench_${name}`,
     rpcLanes: RPC_LANES,
-    ...(values["database-url"] ? { databaseUrl: values["database-url"] } : { pgliteDir: join(dir, name, "pglite") }),
+    pollingMs: POLLING_MS,
+    ...(values["database-url"]
+      ? { databaseUrl: await freshDatabaseUrl(name) }
+      : { pgliteDir: join(dir, name, "pglite") }),
     onLog: (line) => {
       try {
         const j = JSON.parse(line) as { msg: string; time: number };
@@ -236,6 +292,24 @@ async function backfill(s: Setup, name: string, head: number) {
       /^ponder_database_method_duration_sum\{method="insert_(?:logs|transactions|blocks)"\} ([\d.]+)/gm,
     ),
     note: "cumulative (concurrent) durations from Ponder's /metrics during the backfill",
+    // Wall-clock of the backfill pipeline: indexing waiting on extraction (RPC fetch, sync-store
+    // inserts and reads) vs. transforming (handlers, flushes to the tables, commits).
+    pipelineMs: {
+      waitingOnExtract: metricSum(/^ponder_historical_concurrency_group_duration\{group="extract"\} ([\d.]+)/gm),
+      transform: metricSum(/^ponder_historical_concurrency_group_duration\{group="transform"\} ([\d.]+)/gm),
+      ...Object.fromEntries(
+        [...metrics.matchAll(/^ponder_historical_transform_duration\{step="(\w+)"\} ([\d.]+)/gm)].map((m) => [
+          `transform_${m[1]}`,
+          Math.round(Number(m[2])),
+        ]),
+      ),
+      ...Object.fromEntries(
+        [...metrics.matchAll(/^ponder_historical_extract_duration\{step="(\w+)"\} ([\d.]+)/gm)].map((m) => [
+          `extract_${m[1]}`,
+          Math.round(Number(m[2])),
+        ]),
+      ),
+    },
   };
   console.log(`${name}: ${indexedEvents} events in ${backfillMs} ms; caught up ${caughtUpMs} ms after spawn`);
   return { ponder, indexedEvents, backfillMs, caughtUpMs, breakdown };
@@ -244,7 +318,7 @@ async function backfill(s: Setup, name: string, head: number) {
 const conditions = () => ({
   database: values["database-url"] ? "postgresql" : "pglite",
   chain: "hardhat node (chain 31337)",
-  pollingIntervalMs: 100,
+  pollingIntervalMs: POLLING_MS,
   rpcLanes: RPC_LANES,
   ponder: "0.17.7",
   cpus: cpus().length,
@@ -266,7 +340,13 @@ try {
     const txCount = Math.ceil(EVENTS / perTx);
     const data = encodeFunctionData({ abi: stakingAbi, functionName: "stake", args: [1n] });
     const gas = Number(await s.rpc("eth_estimateGas", [{ from: s.from, to: s.deployed.addresses.Staking, data }]));
-    const gen = await generate(s, txCount, Math.ceil(gas * 1.5), () => ({ to: s.deployed.addresses.Staking, data }));
+    const gen = await generate(
+      s,
+      txCount,
+      Math.ceil(gas * 1.5),
+      () => ({ to: s.deployed.addresses.Staking, data }),
+      RESTAKE_TX_PER_BLOCK,
+    );
     console.log(
       `restake: ${txCount} transactions (${txCount * perTx} events) in ${gen.blocks} blocks (${gen.genMs} ms)`,
     );
@@ -297,10 +377,12 @@ try {
           events: b.indexedEvents,
           transactions: txCount,
           blocks: gen.head,
+          workloadBlocks: gen.blocks,
+          eventsPerWorkloadBlock: Math.round((txCount * perTx) / gen.blocks),
           backfillMs: b.backfillMs,
           measured:
             "Ponder log 'Started backfill indexing' -> 'Completed backfill indexing' (RPC fetch + handlers + DB writes)",
-          eventMix: `a validator declared for ${MODELS_PER_VALIDATOR} models restakes 1 wei per transaction: Staked + ${MODELS_PER_VALIDATOR} ValidatorWeightChanged (17 events per transaction, ${TX_PER_BLOCK} transactions per block)`,
+          eventMix: `a validator declared for ${MODELS_PER_VALIDATOR} models restakes 1 wei per transaction: Staked + ${MODELS_PER_VALIDATOR} ValidatorWeightChanged (17 events per transaction, ${RESTAKE_TX_PER_BLOCK} transactions per block)`,
           breakdown: b.breakdown,
         },
       },
@@ -353,6 +435,8 @@ try {
     const b = await backfill(s, "single", gen.head);
     ponder = b.ponder;
     if (b.indexedEvents < EVENTS) throw new Error(`only ${b.indexedEvents} events indexed; a transaction reverted?`);
+    if (b.indexedEvents > EVENTS + 1000)
+      throw new Error(`${b.indexedEvents} events indexed for ${EVENTS} sent: another chain's history mixed in?`);
     results.push({
       name: "indexer_backfill_events_per_s_one_per_tx",
       value: Math.round(b.indexedEvents / (b.backfillMs / 1000)),
@@ -363,6 +447,8 @@ try {
         events: b.indexedEvents,
         transactions: EVENTS,
         blocks: gen.head,
+        workloadBlocks: gen.blocks,
+        eventsPerWorkloadBlock: Math.round(EVENTS / gen.blocks),
         backfillMs: b.backfillMs,
         measured:
           "Ponder log 'Started backfill indexing' -> 'Completed backfill indexing' (RPC fetch + handlers + DB writes)",
@@ -373,27 +459,49 @@ try {
 
     const client = createClient(`${b.ponder.url}/sql`, { schema });
     const latencies: number[] = [];
+    const queryMs: number[] = []; // the SQL-over-HTTP query that returned the row
+    // Ponder's own "receiving a block -> fully processing it" (ponder_realtime_latency, sum and count).
+    const realtime = async (): Promise<{ sum: number; count: number }> => {
+      const text = await (await fetch(`${b.ponder.url}/metrics`)).text();
+      const get = (k: string): number =>
+        Number(new RegExp(`^ponder_realtime_latency_${k}\\{[^}]*\\} ([\\d.]+)`, "m").exec(text)?.[1] ?? 0);
+      return { sum: get("sum"), count: get("count") };
+    };
+    let rt0 = { sum: 0, count: 0 };
     for (let i = 0; i < SAMPLES + 3; i++) {
+      if (i === 3) rt0 = await realtime();
       await sleep(Math.random() * 100);
       const hash = (await s.rpc("eth_sendTransaction", [
         { from: s.from, to: addresses.NodeRegistry, data: outcome(i), gas: toHex(200_000) },
       ])) as Hex;
       const minedAt = performance.now();
       for (;;) {
+        const q0 = performance.now();
         const rows = await client.db
           .select({ id: schema.reputationUpdate.id })
           .from(schema.reputationUpdate)
           .where(eq(schema.reputationUpdate.txHash, hash));
-        if (rows.length > 0) break;
+        if (rows.length > 0) {
+          if (i >= 3) queryMs.push(performance.now() - q0);
+          break;
+        }
         if (performance.now() - minedAt > 10_000) throw new Error(`tx ${hash} not indexed within 10 s`);
         await sleep(5);
       }
       if (i >= 3) latencies.push(performance.now() - minedAt); // the first samples warm up
     }
+    const rt1 = await realtime();
     await b.ponder.stop();
     ponder = undefined;
     const live = {
       samples: latencies.length,
+      breakdown: {
+        ponderBlockProcessingMsMean:
+          rt1.count > rt0.count ? Math.round(((rt1.sum - rt0.sum) / (rt1.count - rt0.count)) * 10) / 10 : null,
+        blocksProcessed: rt1.count - rt0.count,
+        sqlQueryMsP50: Math.round(pct(queryMs, 50) * 10) / 10,
+        note: "ponder_realtime_latency (block received -> processed) over the samples; the SQL query that returned the row; the rest is the wait for Ponder's next poll of the chain (pollingIntervalMs, 100 ms minimum in Ponder) and the RPC calls",
+      },
       measured: "tx mined (automine) -> row returned by SQL over HTTP, 5 ms polls",
     };
     results.unshift(
@@ -420,6 +528,7 @@ try {
 } finally {
   await ponder?.stop();
   for (const s of setups) await s.chain.stop();
+  await dropDatabases().catch((e: unknown) => console.error(`dropping the bench databases: ${String(e)}`));
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(0);
