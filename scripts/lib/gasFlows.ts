@@ -155,17 +155,7 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
   const m = made.find((x) => x.leaf.ref === leaf.ref)!;
   await rec.record(
     "ChallengeGame.respondToChallenge",
-    await c.game.write.respondToChallenge(
-      [
-        await idOf(1n),
-        b1.batchId,
-        b1.header,
-        leaf,
-        b1.batch.tree.proof(leafIndex),
-        { prompt: m.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: m.tokens },
-      ],
-      as(node),
-    ),
+    await c.game.write.respondToChallenge(d.responseArgs(await idOf(1n), b1, leafIndex, m), as(node)),
     "data challenge: 8 output tokens",
   );
   await d.toSettlement(b1.header);
@@ -227,17 +217,7 @@ export async function runGasFlows(conn: Awaited<ReturnType<typeof network.create
   await f.wait(await c.game.write.revealChallenge([3n, b3.batchId, b3.header, 0, CHALLENGE_WRONG_OUTPUT, cs3], as(v0)));
   const open = await rec.record(
     "Committee.openDispute",
-    await c.game.write.respondToChallenge(
-      [
-        await idOf(3n),
-        b3.batchId,
-        b3.header,
-        b3.batch.leaves[0]!,
-        b3.batch.tree.proof(0),
-        { prompt: b3m.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: b3m.tokens },
-      ],
-      as(node),
-    ),
+    await c.game.write.respondToChallenge(d.responseArgs(await idOf(3n), b3, 0, b3m), as(node)),
     "respondToChallenge that opens the dispute (game + committee)",
   );
   const committee = await f.viem.getContractAt("Committee", f.deployed.addresses.Committee);

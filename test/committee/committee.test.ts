@@ -42,16 +42,7 @@ describe("committees on a real chain", () => {
     const m = await d.ticketLeaf(f.requesters[0]!, "disputed leaf", 6);
     const b = await d.commit([m]);
     const { challengeId } = await d.challenge(f.validators[0]!, b.batchId, b.header, 0, CHALLENGE_WRONG_OUTPUT);
-    const r = await f.wait(
-      await f.c.game.write.respondToChallenge([
-        challengeId,
-        b.batchId,
-        b.header,
-        b.batch.leaves[0]!,
-        b.batch.tree.proof(0),
-        { prompt: m.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: m.tokens },
-      ]),
-    );
+    const r = await d.respond(challengeId, b, 0, m);
     const [ev] = parseEventLogs({ abi: committee.abi as never, logs: r.logs, eventName: "DisputeCreated" as never });
     return { disputeId: (ev as unknown as { args: { disputeId: bigint } }).args.disputeId, batch: b };
   }
@@ -176,16 +167,7 @@ describe("committees on a real chain", () => {
       // The checking validator re-executes, finds the output wrong and challenges it; the canary
       // operator's node answers (which records the leaf's wrong-output challenger on chain).
       const { challengeId } = await d.challenge(checker, b.batchId, b.header, 0, CHALLENGE_WRONG_OUTPUT);
-      await f.wait(
-        await f.c.game.write.respondToChallenge([
-          challengeId,
-          b.batchId,
-          b.header,
-          b.batch.leaves[0]!,
-          b.batch.tree.proof(0),
-          { prompt: m.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: m.tokens },
-        ]),
-      );
+      await d.respond(challengeId, b, 0, m);
     }
     await f.advance(f.deployed.params.canaryMinRevealDelaySeconds + 1n);
     for (const cn of canaries) await f.wait(await vr.write.revealCanary!([cn.batchId, 0, cn.salt]));

@@ -157,16 +157,7 @@ export async function runMarketScenario(chainUrl: string): Promise<MarketScenari
   const b2 = await d.commit([dataLeaf]);
   const dataChallenger = f.validators[1]!;
   const { challengeId: dataChallengeId } = await d.challenge(dataChallenger, b2.batchId, b2.header, 0, CHALLENGE_DATA);
-  await f.wait(
-    await f.c.game.write.respondToChallenge([
-      dataChallengeId,
-      b2.batchId,
-      b2.header,
-      b2.batch.leaves[0]!,
-      b2.batch.tree.proof(0),
-      { prompt: dataLeaf.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: dataLeaf.tokens },
-    ]),
-  );
+  await d.respond(dataChallengeId, b2, 0, dataLeaf);
 
   // ---- batch 3: a wrong-output challenge, a committee votes guilty
   const wrongLeaf = await d.ticketLeaf(r1, "wrong output", 4);
@@ -179,16 +170,7 @@ export async function runMarketScenario(chainUrl: string): Promise<MarketScenari
     0,
     CHALLENGE_WRONG_OUTPUT,
   );
-  const answered = await f.wait(
-    await f.c.game.write.respondToChallenge([
-      wrongChallengeId,
-      b3.batchId,
-      b3.header,
-      b3.batch.leaves[0]!,
-      b3.batch.tree.proof(0),
-      { prompt: wrongLeaf.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: wrongLeaf.tokens },
-    ]),
-  );
+  const answered = await d.respond(wrongChallengeId, b3, 0, wrongLeaf);
   const [created] = parseEventLogs({
     abi: committee.abi as never,
     logs: answered.logs,

@@ -138,16 +138,7 @@ describe("batch settlement on a real chain", () => {
     // The node posts the leaf's data: cleared; then the held leaf is paid, and only once.
     const leaf = batch.leaves[target]!;
     const m = made.find((x) => x.leaf.ref === leaf.ref)!;
-    await f.wait(
-      await f.c.game.write.respondToChallenge([
-        challengeId,
-        batchId,
-        header,
-        leaf,
-        batch.tree.proof(target),
-        { prompt: m.prompt, stop: [], seed: 0n, maxTokens: 64, tokens: m.tokens },
-      ]),
-    );
+    await d.respond(challengeId, { batchId, header, batch }, target, m);
     expect(await f.c.settlement.read.leafStatusOf([batchId, target])).toBe(LEAF_STATUS.Cleared);
     expect((await f.c.settlement.read.stateOf([batchId])).released).toBe(true);
     const v = await d.voucher(r2!);

@@ -34,6 +34,12 @@ type Wallet = ProtocolFixture["requesters"][number];
 
 export type MadeLeaf = { leaf: PendingLeaf; ticket?: Ticket; ticketSig?: Hex; prompt: string; tokens: number[] };
 
+/** Everything but the prompt of every input the driver makes (what a challenge response posts). */
+const INPUT = { maxTokens: 64, stop: [] as string[], seed: 0n };
+
+/** A committed batch as `BatchDriver.commit` returns it. */
+type Committed = { batchId: bigint; header: BatchHeader; batch: BuiltBatch };
+
 export class BatchDriver {
   readonly f: ProtocolFixture;
   readonly escrowDomain: SigningDomain;
@@ -50,14 +56,14 @@ export class BatchDriver {
     const acc = requester.account.address;
     const state = this.owed.get(acc) ?? { total: 0n, sequence: 0n };
     state.sequence += 1n;
-    const input = inputHash({ prompt, maxTokens: 64, stop: [], seed: 0n });
+    const input = inputHash({ prompt, ...INPUT });
     const ticket = buildTicket(
       {
         requester: acc,
         node: this.f.node.account.address,
         model: MODEL,
         input,
-        maxTokens: 64,
+        maxTokens: INPUT.maxTokens,
         pricePerToken: PRICE,
         sequence: state.sequence,
         profile: PROFILE,
@@ -102,7 +108,7 @@ export class BatchDriver {
         requester,
         model: MODEL,
         adapter: ZERO32,
-        input: inputHash({ prompt, maxTokens: 64, stop: [], seed: 0n }),
+        input: inputHash({ prompt, ...INPUT }),
         output: outputHash(PROFILE, tokens),
         tokens: tokens.length,
         amount,
@@ -239,5 +245,22 @@ export class BatchDriver {
       await game.write.revealChallenge([slot, batchId, header, leafIndex, kind, salt], { account: validator.account }),
     );
     return Object.assign(receipt, { challengeId: await game.read.challengeIdOf([who, slot]) });
+  }
+
+  /** The respondToChallenge arguments that post leaf `index` of `b` (made as `m`) for `challengeId`. */
+  responseArgs(challengeId: bigint, b: Committed, index: number, m: MadeLeaf) {
+    return [
+      challengeId,
+      b.batchId,
+      b.header,
+      b.batch.leaves[index]!,
+      b.batch.tree.proof(index),
+      { prompt: m.prompt, ...INPUT, tokens: m.tokens },
+    ] as const;
+  }
+
+  /** Posts leaf `index`'s data in answer to `challengeId` (from the fixture's default account); returns the receipt. */
+  async respond(challengeId: bigint, b: Committed, index: number, m: MadeLeaf) {
+    return this.f.wait(await this.f.c.game.write.respondToChallenge(this.responseArgs(challengeId, b, index, m)));
   }
 }
