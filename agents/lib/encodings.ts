@@ -277,6 +277,16 @@ export function bidCommitment(jobId: bigint, bidder: Address, pricePerToken: big
   });
 }
 
+/** A challenge's id: `challenger << 96 | slot` (spec "Commitments"; ChallengeGame.challengeIdOf). */
+export function challengeIdOf(challenger: Address, slot: bigint): bigint {
+  return (BigInt(challenger) << 96n) | BigInt.asUintN(96, slot);
+}
+
+/** The challenger a challenge id names (lower-case address). */
+export function challengerOf(challengeId: bigint): Address {
+  return `0x${(challengeId >> 96n).toString(16).padStart(40, "0")}`;
+}
+
 export function challengeCommitment(
   batchId: bigint,
   leafIndex: number,

@@ -9,6 +9,7 @@
  * The Batcher pays a cleared leaf and withdraws the credits.
  */
 import { parseEventLogs } from "viem";
+import { challengerOf } from "../lib/encodings.ts";
 import { shortReason, type NodeChain } from "./NodeChain.ts";
 import type { ChallengeRow } from "./NodeStore.ts";
 import type { NodeMetrics } from "./NodeMetrics.ts";
@@ -86,8 +87,7 @@ export class ChallengeResponder {
     });
     if (added) {
       this.o.metrics.challenges.inc({ event: "seen" });
-      const challenger =
-        a.challengeId === undefined ? "?" : `0x${(a.challengeId >> 96n).toString(16).padStart(40, "0")}`;
+      const challenger = a.challengeId === undefined ? "?" : challengerOf(a.challengeId);
       this.o.log("warn", `challenge on leaf ${a.batchId}/${a.leafIndex} (kind ${a.kind}) by ${challenger}`);
     }
   }

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { decodeFunctionData, formatUnits, parseUnits, toHex, type Abi, type Address, type Hex } from "viem";
 import {
   challengeCommitment,
+  challengeIdOf,
   leafHash,
   voteCommitment,
   CHALLENGE_DATA,
@@ -503,7 +504,7 @@ export class Validator {
   /** Tops the challenge's slot up to one bond (a reveal takes the bond from the slot). */
   async #fundSlot(slot: number): Promise<void> {
     const c = this.chain.c;
-    const id = await c.game.read.challengeIdOf([this.me, BigInt(slot)]);
+    const id = challengeIdOf(this.me, BigInt(slot));
     const have = (await c.game.read.challengeOf([id])).balance;
     if (have >= this.params.bond) return;
     const need = this.params.bond - have;
@@ -563,7 +564,7 @@ export class Validator {
     if (!header) return;
     const windowEnd = header.committedAt + this.params.challengeWindow;
     const revealEnd = windowEnd + this.params.revealPeriod;
-    const id = await c.game.read.challengeIdOf([this.me, BigInt(ch.slot)]);
+    const id = challengeIdOf(this.me, BigInt(ch.slot));
     for (let step = 0; step < 4; step++) {
       const before = ch.state;
       // Our slot holds either this challenge's commitment, the challenge itself once revealed, or

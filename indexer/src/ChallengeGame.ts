@@ -9,15 +9,12 @@ import { ponder } from "ponder:registry";
 import { challenge, challengeCommit, creditWithdrawal, fraudProof, leafStatus } from "ponder:schema";
 import { decodeFunctionData, type Hex } from "viem";
 import { challengeGameAbi } from "../../agents/lib/generated/abis.ts";
-import { CHALLENGE_DATA, challengeCommitment } from "../../agents/lib/encodings.ts";
+import { CHALLENGE_DATA, challengeCommitment, challengerOf } from "../../agents/lib/encodings.ts";
 import { isDeployed } from "../indexerEnv.ts";
 import { challengeKey, meta, updateMarket, updateNodeStats } from "../lib/store.ts";
 
 /** IChallengeGame.ChallengeStatus by value. */
 const STATUS = ["none", "open", "disputed", "cleared", "upheld", "committed"] as const;
-
-/** A challenge id is `challenger << 96 | slot` (spec/encodings.md). */
-const challengerOf = (challengeId: bigint): Hex => `0x${(challengeId >> 96n).toString(16).padStart(40, "0")}`;
 
 function decodeGameCall(input: Hex) {
   try {

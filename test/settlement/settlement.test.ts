@@ -6,7 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { keccak256, parseEventLogs, toHex, type Address, type Hex } from "viem";
-import { CHALLENGE_DATA, TYPES, domain, outputHash, type Voucher } from "../../agents/lib/encodings.ts";
+import { CHALLENGE_DATA, TYPES, challengerOf, domain, outputHash, type Voucher } from "../../agents/lib/encodings.ts";
 import { signReceipt } from "../../agents/lib/tickets.ts";
 import { chunkCount } from "../../agents/lib/batch.ts";
 import { protocolFixture, MODEL, PRICE, type ProtocolFixture } from "../utils/protocolFixture.ts";
@@ -76,6 +76,10 @@ describe("batch settlement on a real chain", () => {
     const { batchId, header, batch } = await d.commit(made);
     const validator = f.validators[0]!;
     const { challengeId } = await d.challenge(validator, batchId, header, 1, CHALLENGE_DATA);
+    // The TypeScript id (agents/lib/encodings.ts) is the contract's.
+    const onChainId = await f.c.game.read.challengeIdOf([validator.account.address, BigInt.asUintN(96, challengeId)]);
+    expect(challengeId).toBe(onChainId);
+    expect(challengerOf(challengeId)).toBe(validator.account.address.toLowerCase());
     expect(await f.c.settlement.read.leafStatusOf([batchId, 1])).toBe(LEAF_STATUS.Held);
     await f.advance(f.deployed.params.responseWindowSeconds + f.deployed.params.revealPeriodSeconds + 1n);
     const before = await total(nodeAddr());

@@ -231,7 +231,7 @@ export class BatchDriver {
    * returns the reveal receipt and the challenge id.
    */
   async challenge(validator: Wallet, batchId: bigint, header: BatchHeader, leafIndex: number, kind: number) {
-    const { challengeCommitment } = await import("../../agents/lib/encodings.ts");
+    const { challengeCommitment, challengeIdOf } = await import("../../agents/lib/encodings.ts");
     const who = validator.account.address;
     const slot = (this.slots.get(who) ?? 0n) + 1n;
     this.slots.set(who, slot);
@@ -244,7 +244,7 @@ export class BatchDriver {
     const receipt = await this.f.wait(
       await game.write.revealChallenge([slot, batchId, header, leafIndex, kind, salt], { account: validator.account }),
     );
-    return Object.assign(receipt, { challengeId: await game.read.challengeIdOf([who, slot]) });
+    return Object.assign(receipt, { challengeId: challengeIdOf(who, slot) });
   }
 
   /** The respondToChallenge arguments that post leaf `index` of `b` (made as `m`) for `challengeId`. */
