@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { network } from "hardhat";
+import { createClient } from "@ponder/client";
+import * as schema from "../../indexer/ponder.schema.ts";
 import type { HardhatViemHelpers } from "@nomicfoundation/hardhat-viem/types";
 import { startLocalChain, type LocalChain } from "../../scripts/lib/localChain.ts";
 import { writeDeployment, type Deployment } from "../../agents/lib/deployments.ts";
@@ -63,4 +65,17 @@ export async function graphql(base: string, query: string): Promise<any> {
   const body = (await res.json()) as { data?: unknown; errors?: unknown };
   if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
   return body.data;
+}
+
+type SqlClient = ReturnType<typeof createClient<typeof schema>>;
+
+/** Row counts of `tables` through Ponder's SQL over HTTP at `ponderUrl` (for restart-without-duplicates checks). */
+export async function rowCounts(
+  ponderUrl: string,
+  tables: Record<string, Parameters<ReturnType<SqlClient["db"]["select"]>["from"]>[0]>,
+): Promise<Record<string, number>> {
+  const c = createClient(`${ponderUrl}/sql`, { schema });
+  return Object.fromEntries(
+    await Promise.all(Object.entries(tables).map(async ([k, t]) => [k, (await c.db.select().from(t)).length] as const)),
+  );
 }

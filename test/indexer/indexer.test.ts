@@ -12,7 +12,7 @@ import * as schema from "../../indexer/ponder.schema.ts";
 import { startPonder, type PonderProcess } from "../../indexer/lib/ponderProcess.ts";
 import { freePort } from "../../scripts/lib/localChain.ts";
 import { DECAY_TOLERANCE_WEI } from "../../agents/lib/reputation.ts";
-import { chainFixture, getJson, graphql, type ChainFixture } from "./harness.ts";
+import { chainFixture, getJson, graphql, rowCounts, type ChainFixture } from "./harness.ts";
 import { E18, runScenario, type ScenarioResult } from "./scenario.ts";
 
 let fx: ChainFixture;
@@ -320,7 +320,6 @@ describe("indexer (PGlite, real chain, ponder start)", () => {
   });
 
   it("resumes after a restart on the same database without duplicates", async () => {
-    const client = createClient(`${ponder.url}/sql`, { schema });
     const tables = {
       stakeEvent: schema.stakeEvent,
       slash: schema.slash,
@@ -335,13 +334,7 @@ describe("indexer (PGlite, real chain, ponder start)", () => {
       node: schema.node,
       capability: schema.capability,
     };
-    const counts = async (c: typeof client): Promise<Record<string, number>> =>
-      Object.fromEntries(
-        await Promise.all(
-          Object.entries(tables).map(async ([k, t]) => [k, (await c.db.select().from(t)).length] as const),
-        ),
-      );
-    const before = await counts(client);
+    const before = await rowCounts(ponder.url, tables);
     const statsBefore = (await getJson(ponder.url, "/stats")).body.market;
 
     const t0 = Date.now();
@@ -373,7 +366,7 @@ describe("indexer (PGlite, real chain, ponder start)", () => {
     // The stop released PGlite's schema lock (indexer/lib/schemaLock.ts): no ~25 s wait.
     expect(waitedForLock).toBe(false);
 
-    const after = await counts(createClient(`${ponder.url}/sql`, { schema }));
+    const after = await rowCounts(ponder.url, tables);
     expect(after).toEqual({
       ...before,
       stakeEvent: before.stakeEvent! + 1,

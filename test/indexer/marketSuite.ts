@@ -16,7 +16,7 @@ import { writeDeployment } from "../../agents/lib/deployments.ts";
 import * as schema from "../../indexer/ponder.schema.ts";
 import { startPonder, type PonderProcess } from "../../indexer/lib/ponderProcess.ts";
 import { freePort, startLocalChain, type LocalChain } from "../../scripts/lib/localChain.ts";
-import { getJson, graphql } from "./harness.ts";
+import { getJson, graphql, rowCounts } from "./harness.ts";
 import { runMarketScenario, type MarketScenario } from "./marketScenario.ts";
 
 export type SuiteDatabase = { kind: "pglite" } | { kind: "postgres"; url: () => string };
@@ -274,7 +274,6 @@ export function marketSuite(database: SuiteDatabase): void {
   });
 
   it("resumes after a restart on the same database without duplicates", async () => {
-    const client = createClient(`${ponder.url}/sql`, { schema });
     const tables = {
       auctionJob: schema.auctionJob,
       auctionBid: schema.auctionBid,
@@ -292,13 +291,7 @@ export function marketSuite(database: SuiteDatabase): void {
       stakeEvent: schema.stakeEvent,
       parameterChange: schema.parameterChange,
     };
-    const counts = async (c: typeof client): Promise<Record<string, number>> =>
-      Object.fromEntries(
-        await Promise.all(
-          Object.entries(tables).map(async ([k, t]) => [k, (await c.db.select().from(t)).length] as const),
-        ),
-      );
-    const before = await counts(client);
+    const before = await rowCounts(ponder.url, tables);
     const statsBefore = (await getJson(ponder.url, "/stats")).body.market;
     const t0 = Date.now();
     // The stop also releases the schema lock Ponder leaves behind (indexer/lib/schemaLock.ts).
@@ -318,7 +311,7 @@ export function marketSuite(database: SuiteDatabase): void {
         `waited for the schema lock: ${waitedForLock}`,
     );
     expect(waitedForLock).toBe(false);
-    const after = await counts(createClient(`${ponder.url}/sql`, { schema }));
+    const after = await rowCounts(ponder.url, tables);
     expect(after).toEqual({ ...before, batch: before.batch! + 1, stakeEvent: before.stakeEvent! + 1 });
     const statsAfter = (await getJson(ponder.url, "/stats")).body.market;
     expect(statsAfter.batches).toBe(statsBefore.batches + 1);
