@@ -410,10 +410,12 @@ describe("node agent", () => {
       expect((await h.c.market.read.bidOf([goneJob, h.node]))[2]).toBe(0);
       await h.advance(31);
       await h.until("URI job delivered", async () => (await h.c.market.read.getJob([okJob])).status === 2, 90_000);
-      const output = (await (await fetch(`${url}/v1/jobs/${okJob}/output`)).json()) as {
-        prompt: string;
-        tokens: number[];
-      };
+      // The node marks the job delivered once its deliver transaction returns, a moment after it
+      // is mined: wait for the node's own output endpoint rather than the chain alone.
+      const output = await h.until("URI job output served", async () => {
+        const res = await fetch(`${url}/v1/jobs/${okJob}/output`);
+        return res.ok ? ((await res.json()) as { prompt: string; tokens: number[] }) : undefined;
+      });
       expect(output.prompt).toBe(good.prompt);
       expect(output.tokens.length).toBeGreaterThan(0);
       const held = await h.c.market.read.heldOf([okJob]);
