@@ -13,9 +13,15 @@ export const GAS_DIR = new URL("../../gas/", import.meta.url).pathname;
 export const SNAPSHOT_JSON = `${GAS_DIR}snapshot.json`;
 export const SNAPSHOT_MD = `${GAS_DIR}snapshot.md`;
 export const TOLERANCE = 0.05;
+/**
+ * Figures marked `variable` depend on block hashes (sortition retries in Committee.draw), which the
+ * chain derives from wall-clock timestamps, so they differ from run to run (measured: 438,859 and
+ * 463,472 for the same scenario). They are held to this wider band instead of the 5% rule.
+ */
+export const VARIABLE_TOLERANCE = 0.25;
 export const TX_BASE_GAS = 21_000n;
 
-/** `variable`: depends on on-chain randomness (e.g. sortition retries); not held to the 5% rule. */
+/** `variable`: depends on on-chain randomness (e.g. sortition retries); held to VARIABLE_TOLERANCE. */
 export type GasEntry = { gas: number; calldata: number; note?: string; variable?: boolean };
 export type GasSnapshot = {
   note: string;
@@ -82,7 +88,7 @@ export function writeSnapshot(s: GasSnapshot): void {
   md += `Figures: ${s.note}. Per-transaction cap: ${s.txGasCap.toLocaleString("en-US")} gas.\n\n`;
   md += "| function | gas | of which calldata | note |\n| --- | ---: | ---: | --- |\n";
   for (const [name, e] of Object.entries(s.entries)) {
-    const note = `${e.note ?? ""}${e.variable ? " (varies with the draw's randomness; not held to the 5% rule)" : ""}`;
+    const note = `${e.note ?? ""}${e.variable ? " (varies with the draw's randomness; held to ${VARIABLE_TOLERANCE * 100}%, not 5%)" : ""}`;
     md += `| \`${name}\` | ${e.gas.toLocaleString("en-US")} | ${e.calldata.toLocaleString("en-US")} | ${note} |\n`;
   }
   writeFileSync(SNAPSHOT_MD, md);
@@ -101,7 +107,8 @@ export function compareSnapshots(committed: GasSnapshot, measured: GasSnapshot):
       added.push(name);
       continue;
     }
-    if (e.gas > old.gas * (1 + TOLERANCE))
+    const tolerance = old.variable || e.variable ? VARIABLE_TOLERANCE : TOLERANCE;
+    if (e.gas > old.gas * (1 + tolerance))
       grown.push(`${name}: ${old.gas} -> ${e.gas} (+${(((e.gas - old.gas) / old.gas) * 100).toFixed(1)}%)`);
   }
   for (const name of Object.keys(committed.entries)) if (!measured.entries[name]) missing.push(name);

@@ -1,13 +1,35 @@
 import { describe, expect, it } from "vitest";
 import { network } from "hardhat";
 import * as abis from "../../agents/lib/generated/abis.ts";
-import { compareSnapshots, readSnapshot, TOLERANCE } from "../../scripts/lib/gas.ts";
+import {
+  compareSnapshots,
+  readSnapshot,
+  TOLERANCE,
+  VARIABLE_TOLERANCE,
+  type GasSnapshot,
+} from "../../scripts/lib/gas.ts";
 import { MEASURED_CONTRACTS, runGasScenario } from "../../scripts/lib/gasScenario.ts";
 import { runGasFlows } from "../../scripts/lib/gasFlows.ts";
 
 type AbiItem = { type: string; name?: string; stateMutability?: string };
 
 describe("gas snapshot (gas/snapshot.json)", () => {
+  it(`holds fixed figures to ${TOLERANCE * 100}% and randomness-dependent ones to ${VARIABLE_TOLERANCE * 100}%`, () => {
+    const snap = (fixed: number, variable: number): GasSnapshot => ({
+      note: "",
+      hardfork: "osaka",
+      txGasCap: 16_777_216,
+      entries: { "A.f": { gas: fixed, calldata: 0 }, "B.draw": { gas: variable, calldata: 0, variable: true } },
+    });
+    expect(compareSnapshots(snap(100_000, 100_000), snap(104_000, 120_000)).grown).toEqual([]);
+    expect(compareSnapshots(snap(100_000, 100_000), snap(106_000, 124_000)).grown).toEqual([
+      "A.f: 100000 -> 106000 (+6.0%)",
+    ]);
+    expect(compareSnapshots(snap(100_000, 100_000), snap(100_000, 126_000)).grown).toEqual([
+      "B.draw: 100000 -> 126000 (+26.0%)",
+    ]);
+  });
+
   it(`no figure grows more than ${TOLERANCE * 100}% and every external function is measured`, async () => {
     const { viem } = await network.create();
     const measured = await runGasScenario(viem);
