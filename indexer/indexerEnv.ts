@@ -25,6 +25,8 @@ export const OPTIONAL_CONTRACTS = [
   "BatchSettlement",
   "ChallengeGame",
   "Committee",
+  "RewardPool",
+  "ValidatorRewards",
 ] as const;
 export type IndexedContract = (typeof REQUIRED_CONTRACTS)[number] | (typeof OPTIONAL_CONTRACTS)[number];
 

@@ -14,7 +14,9 @@ import {
   modelRegistryAbi,
   nodeRegistryAbi,
   pairEscrowAbi,
+  rewardPoolAbi,
   stakingAbi,
+  validatorRewardsAbi,
 } from "../agents/lib/generated/abis.ts";
 import { indexerEnv, type IndexedContract } from "./indexerEnv.ts";
 
@@ -43,6 +45,8 @@ const all = {
   BatchSettlement: source("BatchSettlement", batchSettlementAbi),
   ChallengeGame: source("ChallengeGame", challengeGameAbi),
   Committee: source("Committee", committeeAbi),
+  RewardPool: source("RewardPool", rewardPoolAbi),
+  ValidatorRewards: source("ValidatorRewards", validatorRewardsAbi),
 };
 
 // The type keeps every contract (handlers are typed against all of them); at runtime only the

@@ -103,6 +103,12 @@ export const nodeStats = onchainTable("node_stats", (t) => ({
   challengesReceived: t.integer().notNull(),
   challengesWon: t.integer().notNull(),
   challengesLost: t.integer().notNull(),
+  /** RewardPool: work points recorded (settled value) and protocol fees its buyers paid, all epochs. */
+  rewardPoints: t.bigint().notNull(),
+  rewardFees: t.bigint().notNull(),
+  /** RewardPool claims: tokens paid, and the part of the shares the fee cap withheld (recycled). */
+  rewardsClaimed: t.bigint().notNull(),
+  rewardsCapped: t.bigint().notNull(),
 }));
 
 // ---------------------------------------------------------------- staking
@@ -354,6 +360,19 @@ export const marketStats = onchainTable("market_stats", (t) => ({
   challenges: t.integer().notNull(),
   challengesUpheld: t.integer().notNull(),
   disputes: t.integer().notNull(),
+  /** RewardPool (node rewards): funded by Funded, paid by claims, withheld by the fee cap, swept forward. */
+  rewardPoolFunded: t.bigint().notNull(),
+  rewardPoolPaid: t.bigint().notNull(),
+  rewardPoolRecycled: t.bigint().notNull(),
+  rewardPoolSwept: t.bigint().notNull(),
+  /** ValidatorRewards (validator fee stream): funded, paid by claims, swept forward. */
+  validatorRewardsFunded: t.bigint().notNull(),
+  validatorRewardsPaid: t.bigint().notNull(),
+  validatorRewardsSwept: t.bigint().notNull(),
+  /** Canary commitments planted (decoys included: the chain cannot tell them apart), revealed, caught. */
+  canariesPlanted: t.integer().notNull(),
+  canariesRevealed: t.integer().notNull(),
+  canariesCaught: t.integer().notNull(),
   lastBlock: t.bigint().notNull(),
   lastTimestamp: t.bigint().notNull(),
 }));
@@ -670,6 +689,131 @@ export const committeeVote = onchainTable(
   (t) => ({ pk: primaryKey({ columns: [t.disputeId, t.round, t.member] }), memberIdx: index().on(t.member) }),
 );
 
+// ---------------------------------------------------------------- rewards (RewardPool, ValidatorRewards)
+
+/**
+ * One epoch of a reward contract ("RewardPool" or "ValidatorRewards"), mirroring its EpochTotals:
+ * pool = funded + recycledIn + sweptIn; points (RewardPool: settled value; ValidatorRewards: canary
+ * catches); allocated (shares claimed, and the rest once swept).
+ */
+export const rewardEpoch = onchainTable(
+  "reward_epoch",
+  (t) => ({
+    contract: t.text().notNull(),
+    epoch: t.bigint().notNull(),
+    pool: t.bigint().notNull(),
+    funded: t.bigint().notNull(),
+    /** RewardPool only: capped parts of claims made during this epoch. */
+    recycledIn: t.bigint().notNull(),
+    /** What sweeps of ended epochs moved into this one. */
+    sweptIn: t.bigint().notNull(),
+    points: t.bigint().notNull(),
+    allocated: t.bigint().notNull(),
+    /** Claims of this epoch: count, tokens paid, and (RewardPool) the capped parts recycled. */
+    claims: t.integer().notNull(),
+    paid: t.bigint().notNull(),
+    recycledOut: t.bigint().notNull(),
+    swept: t.boolean().notNull(),
+    sweptAmount: t.bigint(),
+    sweptInto: t.bigint(),
+    sweptAt: t.bigint(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.contract, t.epoch] }) }),
+);
+
+/** Funded events of both reward contracts. */
+export const rewardFunding = onchainTable("reward_funding", (t) => ({
+  id: t.text().primaryKey(),
+  contract: t.text().notNull(),
+  epoch: t.bigint().notNull(),
+  from: t.hex().notNull(),
+  amount: t.bigint().notNull(),
+  /** The epoch's pool after the funding. */
+  poolAfter: t.bigint().notNull(),
+  blockNumber: t.bigint().notNull(),
+  timestamp: t.bigint().notNull(),
+  txHash: t.hex().notNull(),
+}));
+
+/** A node's RewardPool work in one epoch (WorkRecorded) and its claim (RewardClaimed). */
+export const nodeReward = onchainTable(
+  "node_reward",
+  (t) => ({
+    epoch: t.bigint().notNull(),
+    node: t.hex().notNull(),
+    points: t.bigint().notNull(),
+    fees: t.bigint().notNull(),
+    workRecords: t.integer().notNull(),
+    claimed: t.boolean().notNull(),
+    /** pool x points / totalPoints at the claim; paid = min(share, fees); recycled = share - paid. */
+    share: t.bigint(),
+    paid: t.bigint(),
+    recycled: t.bigint(),
+    claimedAt: t.bigint(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.epoch, t.node] }), nodeIdx: index().on(t.node) }),
+);
+
+/** A validator's ValidatorRewards points (canary catches) in one epoch and its claim. */
+export const validatorReward = onchainTable(
+  "validator_reward",
+  (t) => ({
+    epoch: t.bigint().notNull(),
+    validator: t.hex().notNull(),
+    points: t.bigint().notNull(),
+    claimed: t.boolean().notNull(),
+    paid: t.bigint(),
+    claimedAt: t.bigint(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.epoch, t.validator] }), validatorIdx: index().on(t.validator) }),
+);
+
+/**
+ * A canary commitment (CanaryPlanted); once revealed, the leaf it named and who caught it (null:
+ * missed). Decoys are planted and never revealed.
+ */
+export const canary = onchainTable(
+  "canary",
+  (t) => ({
+    commitment: t.hex().primaryKey(),
+    plantedAt: t.bigint().notNull(),
+    plantedBlock: t.bigint().notNull(),
+    revealed: t.boolean().notNull(),
+    batchId: t.bigint(),
+    leafIndex: t.integer(),
+    catcher: t.hex(),
+    /** The epoch the catch counted in. */
+    epoch: t.bigint(),
+    /** 1-based order among revealed canaries (the contract's revealed count after this one). */
+    revealIndex: t.integer(),
+    revealedAt: t.bigint(),
+  }),
+  (t) => ({ catcherIdx: index().on(t.catcher), batchIdx: index().on(t.batchId) }),
+);
+
+/** Per-validator fee-stream aggregates (ValidatorRewards), as catchesOf and isLapsed read them. */
+export const validatorStats = onchainTable("validator_stats", (t) => ({
+  validator: t.hex().primaryKey(),
+  catches: t.integer().notNull(),
+  /** revealIndex of its last catch (the contract's lastCatchAt); 0 before any. */
+  lastCatchAt: t.integer().notNull(),
+  rewardsClaimed: t.bigint().notNull(),
+  claims: t.integer().notNull(),
+}));
+
+/** Contract wiring set after deployment (RewardPoolSet, AuctionMarketSet, ChallengeGameSet, ResolverSet). */
+export const contractLink = onchainTable(
+  "contract_link",
+  (t) => ({
+    contract: t.text().notNull(),
+    name: t.text().notNull(),
+    address: t.hex().notNull(),
+    updatedBlock: t.bigint().notNull(),
+    updatedAt: t.bigint().notNull(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.contract, t.name] }) }),
+);
+
 // ---------------------------------------------------------------- relations (GraphQL)
 
 export const nodeRelations = relations(node, ({ one, many }) => ({
@@ -677,6 +821,11 @@ export const nodeRelations = relations(node, ({ one, many }) => ({
   stats: one(nodeStats, { fields: [node.address], references: [nodeStats.node] }),
   capabilities: many(capability),
   reputationHistory: many(reputationUpdate),
+  rewards: many(nodeReward),
+}));
+
+export const nodeRewardRelations = relations(nodeReward, ({ one }) => ({
+  nodeRecord: one(node, { fields: [nodeReward.node], references: [node.address] }),
 }));
 
 // Relation names must not repeat a column name (GraphQL would lose the column): "...Record".
@@ -696,7 +845,17 @@ export const modelRelations = relations(model, ({ many }) => ({
 
 export const validatorRelations = relations(validator, ({ one, many }) => ({
   stake: one(stakeAccount, { fields: [validator.address], references: [stakeAccount.address] }),
+  stats: one(validatorStats, { fields: [validator.address], references: [validatorStats.validator] }),
   models: many(validatorModel),
+  rewards: many(validatorReward),
+}));
+
+export const validatorRewardRelations = relations(validatorReward, ({ one }) => ({
+  validatorRecord: one(validator, { fields: [validatorReward.validator], references: [validator.address] }),
+}));
+
+export const canaryRelations = relations(canary, ({ one }) => ({
+  batchRecord: one(batch, { fields: [canary.batchId], references: [batch.id] }),
 }));
 
 export const validatorModelRelations = relations(validatorModel, ({ one }) => ({

@@ -4,7 +4,7 @@
  */
 import type { Context } from "ponder:registry";
 import { hexToString, type Hex } from "viem";
-import { creditBalance, marketStats, nodeStats, stakeAccount } from "../ponder.schema.ts";
+import { contractLink, creditBalance, marketStats, nodeStats, rewardEpoch, stakeAccount } from "../ponder.schema.ts";
 
 export type Db = Context["db"];
 type EventLike = { block: { number: bigint; timestamp: bigint }; transaction: { hash: Hex } };
@@ -60,17 +60,31 @@ const EMPTY_MARKET: MarketRow = {
   challenges: 0,
   challengesUpheld: 0,
   disputes: 0,
+  rewardPoolFunded: 0n,
+  rewardPoolPaid: 0n,
+  rewardPoolRecycled: 0n,
+  rewardPoolSwept: 0n,
+  validatorRewardsFunded: 0n,
+  validatorRewardsPaid: 0n,
+  validatorRewardsSwept: 0n,
+  canariesPlanted: 0,
+  canariesRevealed: 0,
+  canariesCaught: 0,
   lastBlock: 0n,
   lastTimestamp: 0n,
 };
 
 /**
  * Applies `change(row)` to the market row (created on first use) and stamps the block: one
- * upsert, so a handler never reads before it writes.
+ * upsert, so a handler never reads before it writes. Returns the row after the change.
  */
-export async function updateMarket(db: Db, event: EventLike, change: (row: MarketRow) => MarketChange): Promise<void> {
+export async function updateMarket(
+  db: Db,
+  event: EventLike,
+  change: (row: MarketRow) => MarketChange,
+): Promise<MarketRow> {
   const stamp = { lastBlock: event.block.number, lastTimestamp: event.block.timestamp };
-  await db
+  return db
     .insert(marketStats)
     .values({ ...EMPTY_MARKET, ...change(EMPTY_MARKET), ...stamp })
     .onConflictDoUpdate((row) => ({ ...change(row), ...stamp }));
@@ -119,6 +133,10 @@ function emptyNodeStats(node: Hex): NodeStatsRow {
     challengesReceived: 0,
     challengesWon: 0,
     challengesLost: 0,
+    rewardPoints: 0n,
+    rewardFees: 0n,
+    rewardsClaimed: 0n,
+    rewardsCapped: 0n,
   };
 }
 
@@ -152,4 +170,48 @@ export async function updateCredit(
       withdrawn: row.withdrawn + withdrawn,
       balance: row.balance + credited - withdrawn,
     }));
+}
+
+/** The two reward contracts, as named in reward_epoch.contract. */
+export type RewardContract = "RewardPool" | "ValidatorRewards";
+
+type RewardEpochRow = typeof rewardEpoch.$inferSelect;
+
+/** Applies `change(row)` to one epoch of a reward contract, created at zero on first use (one upsert). */
+export async function updateRewardEpoch(
+  db: Db,
+  contract: RewardContract,
+  epoch: bigint,
+  change: (row: RewardEpochRow) => Partial<Omit<RewardEpochRow, "contract" | "epoch">>,
+): Promise<RewardEpochRow> {
+  const empty: RewardEpochRow = {
+    contract,
+    epoch,
+    pool: 0n,
+    funded: 0n,
+    recycledIn: 0n,
+    sweptIn: 0n,
+    points: 0n,
+    allocated: 0n,
+    claims: 0,
+    paid: 0n,
+    recycledOut: 0n,
+    swept: false,
+    sweptAmount: null,
+    sweptInto: null,
+    sweptAt: null,
+  };
+  return db
+    .insert(rewardEpoch)
+    .values({ ...empty, ...change(empty) })
+    .onConflictDoUpdate(change);
+}
+
+/** Records that `contract` now points its `name` link at `address` (e.g. BatchSettlement.rewardPool). */
+export async function setLink(db: Db, contract: string, name: string, address: Hex, event: EventLike): Promise<void> {
+  const fields = { address, updatedBlock: event.block.number, updatedAt: event.block.timestamp };
+  await db
+    .insert(contractLink)
+    .values({ contract, name, ...fields })
+    .onConflictDoUpdate(fields);
 }

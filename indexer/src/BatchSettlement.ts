@@ -10,7 +10,7 @@ import { batchSettlementAbi } from "../../agents/lib/generated/abis.ts";
 import { chunkCount, expandLeafGroups } from "../../agents/lib/batch.ts";
 import { leafHash, type Leaf } from "../../agents/lib/encodings.ts";
 import { isDeployed } from "../indexerEnv.ts";
-import { meta, updateCredit, updateMarket, updateNodeStats } from "../lib/store.ts";
+import { meta, setLink, updateCredit, updateMarket, updateNodeStats } from "../lib/store.ts";
 
 /** IBatchSettlement.LeafStatus by value. */
 export const LEAF_STATUS = ["none", "held", "cleared", "paid", "upheld"] as const;
@@ -202,4 +202,14 @@ if (isDeployed("BatchSettlement")) {
       .values({ id: event.id, source: "settlement", account, amount, ...meta(event) });
     await updateCredit(context.db, "settlement", account, { withdrawn: amount });
   });
+
+  ponder.on("BatchSettlement:RewardPoolSet", ({ event, context }) =>
+    setLink(context.db, "BatchSettlement", "rewardPool", event.args.pool, event),
+  );
+  ponder.on("BatchSettlement:AuctionMarketSet", ({ event, context }) =>
+    setLink(context.db, "BatchSettlement", "auctionMarket", event.args.market, event),
+  );
+  ponder.on("BatchSettlement:ChallengeGameSet", ({ event, context }) =>
+    setLink(context.db, "BatchSettlement", "challengeGame", event.args.game, event),
+  );
 }

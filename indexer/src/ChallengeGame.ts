@@ -11,7 +11,7 @@ import { decodeFunctionData, type Hex } from "viem";
 import { challengeGameAbi } from "../../agents/lib/generated/abis.ts";
 import { CHALLENGE_DATA, challengeCommitment, challengerOf } from "../../agents/lib/encodings.ts";
 import { isDeployed } from "../indexerEnv.ts";
-import { challengeKey, meta, updateMarket, updateNodeStats } from "../lib/store.ts";
+import { challengeKey, meta, setLink, updateMarket, updateNodeStats } from "../lib/store.ts";
 
 /** IChallengeGame.ChallengeStatus by value. */
 const STATUS = ["none", "open", "disputed", "cleared", "upheld", "committed"] as const;
@@ -164,4 +164,8 @@ if (isDeployed("ChallengeGame")) {
       .insert(creditWithdrawal)
       .values({ id: event.id, source: "challenge", account, amount, ...meta(event) });
   });
+
+  ponder.on("ChallengeGame:ResolverSet", ({ event, context }) =>
+    setLink(context.db, "ChallengeGame", "resolver", event.args.resolver, event),
+  );
 }

@@ -41,7 +41,14 @@ ponder.on("NodeRegistry:ParameterChanged", ({ event, context }) => record(contex
 if (isDeployed("PairEscrow")) {
   ponder.on("PairEscrow:ParameterChanged", ({ event, context }) => record(context.db, "PairEscrow", event));
 }
-for (const name of ["AuctionMarket", "BatchSettlement", "ChallengeGame", "Committee"] as const) {
+for (const name of [
+  "AuctionMarket",
+  "BatchSettlement",
+  "ChallengeGame",
+  "Committee",
+  "RewardPool",
+  "ValidatorRewards",
+] as const) {
   if (isDeployed(name)) {
     ponder.on(`${name}:ParameterChanged`, ({ event, context }) => record(context.db, name, event));
   }

@@ -5,8 +5,13 @@
  * auction collected, vouchers paid through settlement, the batch released), a data challenge the
  * node answers (cleared), and a wrong-output challenge that goes to a committee (draw, commit and
  * reveal votes, a silent member, guilty verdict, the batch voided and the node slashed, a reward
- * claimed and withdrawn), plus credit withdrawals and a settlement parameter change. Uses the same
- * fixture and batch driver as the settlement and committee tests.
+ * claimed and withdrawn), plus credit withdrawals and a settlement parameter change. Rewards: the
+ * RewardPool funded before the settlement (which records the node's work), the ValidatorRewards
+ * funded, three canary commitments planted (one on the wrong-output leaf, caught by its challenger;
+ * one on the data-challenged leaf, missed; one decoy never revealed), both revealed, a parameter
+ * change on each, then two epochs later the node's capped claim, the catcher's claim, and a sweep of
+ * an epoch nobody worked in on each contract. Uses the same fixture and batch driver as the
+ * settlement and committee tests.
  */
 import { keccak256, parseEventLogs, parseUnits, toHex, type Address, type Hex } from "viem";
 import { network } from "hardhat";
@@ -49,6 +54,23 @@ export type MarketScenario = {
     prompt: string;
     tokens: number[];
   };
+  /** RewardPool and ValidatorRewards: the epochs used and the amounts funded. */
+  rewards: {
+    workEpoch: bigint;
+    poolFunded: bigint;
+    canaryEpoch: bigint;
+    validatorFunded: bigint;
+    /** Epochs funded with `sweepFunded` and swept into the epoch current at the claims. */
+    sweptPoolEpoch: bigint;
+    sweptValidatorEpoch: bigint;
+    sweepFunded: bigint;
+    claim: { share: bigint; paid: bigint; recycled: bigint; intoEpoch: bigint };
+    validatorClaim: bigint;
+    catcher: Address;
+    /** A staked validator that caught nothing (lapsed after two missed canaries). */
+    idle: Address;
+    canaries: { caught: Hex; missed: Hex; decoy: Hex };
+  };
   /** Batch 3: a wrong-output challenge the committee upheld. */
   upheld: {
     batchId: bigint;
@@ -67,6 +89,14 @@ export async function runMarketScenario(chainUrl: string): Promise<MarketScenari
   const f = await protocolFixture({ connection: conn, requesters: 2, validators: 10 });
   const d = new BatchDriver(f);
   const committee = (await f.viem.getContractAt("Committee", f.deployed.addresses.Committee)) as unknown as Loose;
+  const pool = await f.viem.getContractAt("RewardPool", f.deployed.addresses.RewardPool);
+  const vr = await f.viem.getContractAt("ValidatorRewards", f.deployed.addresses.ValidatorRewards);
+  // The admin is the treasury: FEE_DEPOSITOR on both reward contracts, CANARY_ROLE on ValidatorRewards.
+  const poolFunded = parseUnits("10", 18);
+  const validatorFunded = parseUnits("6", 18);
+  const sweepFunded = parseUnits("1", 18);
+  await f.wait(await f.c.token.write.approve([f.deployed.addresses.RewardPool, poolFunded + sweepFunded]));
+  await f.wait(await f.c.token.write.approve([f.deployed.addresses.ValidatorRewards, validatorFunded + sweepFunded]));
   const [r1, r2] = f.requesters;
   if (!r1 || !r2) throw new Error("need two requesters");
   const node = f.node;
@@ -148,8 +178,13 @@ export async function runMarketScenario(chainUrl: string): Promise<MarketScenari
   ];
   const b1 = await d.commit(made);
   await d.toSettlement(b1.header);
+  // The reward pool of the epoch the settlement records the node's work in.
+  await f.wait(await pool.write.fund([await pool.read.currentEpoch(), poolFunded]));
   const [settleReceipt] = await d.settleAll(b1.batchId, b1.header, b1.batch, [r1, r2]);
   const [cs] = parseEventLogs({ abi: f.c.settlement.abi, logs: settleReceipt!.logs, eventName: "ChunkSettled" });
+  const [work] = parseEventLogs({ abi: pool.abi, logs: settleReceipt!.logs, eventName: "WorkRecorded" });
+  if (!work) throw new Error("the settlement recorded no work in the RewardPool");
+  const workEpoch = work.args.epoch;
   await f.wait(await f.c.settlement.write.withdrawCredits({ account: node.account }));
 
   // ---- batch 2: a data challenge, answered by the node (cleared)
@@ -162,6 +197,16 @@ export async function runMarketScenario(chainUrl: string): Promise<MarketScenari
   // ---- batch 3: a wrong-output challenge, a committee votes guilty
   const wrongLeaf = await d.ticketLeaf(r1, "wrong output", 4);
   const b3 = await d.commit([wrongLeaf]);
+  // Canaries: the wrong-output leaf (its challenger catches it), the data-challenged leaf (nobody
+  // challenges its output: missed) and a decoy that is never revealed.
+  const canarySalt = (k: string): Hex => keccak256(toHex(`canary ${k}`));
+  const canaries = {
+    caught: await vr.read.canaryCommitment([b3.batchId, 0, canarySalt("caught")]),
+    missed: await vr.read.canaryCommitment([b2.batchId, 0, canarySalt("missed")]),
+    decoy: keccak256(toHex("decoy canary")),
+  };
+  await f.wait(await vr.write.plantCanaries([[canaries.caught, canaries.missed, canaries.decoy]]));
+  const plantedAt = await f.now();
   const challenger = f.validators[0]!;
   const { challengeId: wrongChallengeId } = await d.challenge(
     challenger,
@@ -211,6 +256,31 @@ export async function runMarketScenario(chainUrl: string): Promise<MarketScenari
   // ---- a settlement parameter change, so every contract's ParameterChanged is seen
   await f.wait(await f.c.settlement.write.setParameter([toHex("protocolFeeBps", { size: 32 }), 250n]));
 
+  // ---- validator fee stream: fund the current epoch, reveal the caught and the missed canary
+  const revealAt = plantedAt + f.deployed.params.canaryMinRevealDelaySeconds + 1n;
+  const delay = revealAt - (await f.now());
+  if (delay > 0n) await f.advance(delay);
+  await f.wait(await vr.write.fund([await vr.read.currentEpoch(), validatorFunded]));
+  const revealed = await f.wait(await vr.write.revealCanary([b3.batchId, 0, canarySalt("caught")]));
+  const [caughtEvent] = parseEventLogs({ abi: vr.abi, logs: revealed.logs, eventName: "CanaryRevealed" });
+  const canaryEpoch = caughtEvent!.args.epoch;
+  await f.wait(await vr.write.revealCanary([b2.batchId, 0, canarySalt("missed")]));
+  await f.wait(await pool.write.setClaimWindowEpochs([40n]));
+  await f.wait(await vr.write.setParameter([toHex("lapseCanaries", { size: 32 }), 2n]));
+
+  // ---- two epochs later: claims, and sweeps of the (funded, unworked) epoch in between
+  const sweptPoolEpoch = (await pool.read.currentEpoch()) + 1n;
+  const sweptValidatorEpoch = (await vr.read.currentEpoch()) + 1n;
+  await f.wait(await pool.write.fund([sweptPoolEpoch, sweepFunded]));
+  await f.wait(await vr.write.fund([sweptValidatorEpoch, sweepFunded]));
+  await f.advance(2n * f.deployed.params.rewardEpochSeconds + 1n);
+  const claimed = await f.wait(await pool.write.claim([workEpoch], { account: node.account }));
+  const [rc] = parseEventLogs({ abi: pool.abi, logs: claimed.logs, eventName: "RewardClaimed" });
+  const vClaimed = await f.wait(await vr.write.claim([canaryEpoch], { account: challenger.account }));
+  const [vrc] = parseEventLogs({ abi: vr.abi, logs: vClaimed.logs, eventName: "RewardClaimed" });
+  await f.wait(await pool.write.sweep([sweptPoolEpoch]));
+  await f.wait(await vr.write.sweep([sweptValidatorEpoch]));
+
   return {
     f,
     node: node.account.address,
@@ -236,6 +306,25 @@ export async function runMarketScenario(chainUrl: string): Promise<MarketScenari
       challenger: dataChallenger.account.address,
       prompt: dataLeaf.prompt,
       tokens: dataLeaf.tokens,
+    },
+    rewards: {
+      workEpoch,
+      poolFunded,
+      canaryEpoch,
+      validatorFunded,
+      sweptPoolEpoch,
+      sweptValidatorEpoch,
+      sweepFunded,
+      claim: {
+        share: rc!.args.share,
+        paid: rc!.args.paid,
+        recycled: rc!.args.recycled,
+        intoEpoch: await pool.read.currentEpoch(),
+      },
+      validatorClaim: vrc!.args.amount,
+      catcher: challenger.account.address,
+      idle: dataChallenger.account.address,
+      canaries,
     },
     upheld: {
       batchId: b3.batchId,

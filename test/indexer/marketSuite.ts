@@ -231,6 +231,168 @@ export function marketSuite(database: SuiteDatabase): void {
     expect(stats.parameters.AuctionMarket).toBeDefined();
   });
 
+  it("indexes the reward pool and the validator fee stream, matching the contracts' views", async () => {
+    const r = sc.rewards;
+    const pool = await sc.f.viem.getContractAt("RewardPool", sc.f.deployed.addresses.RewardPool);
+    const vr = await sc.f.viem.getContractAt("ValidatorRewards", sc.f.deployed.addresses.ValidatorRewards);
+    // Node detail: the node's work, its capped claim, and the aggregates.
+    const n = (await getJson(ponder.url, `/nodes/${sc.node}`)).body;
+    const work = await pool.read.workOf([r.workEpoch, sc.node]);
+    expect(work.claimed).toBe(true);
+    expect(r.claim.paid).toBe(work.fees); // the pool (10 LLMT) is far above the fees: capped
+    expect(r.claim.recycled).toBe(r.claim.share - r.claim.paid);
+    expect(r.claim.recycled).toBeGreaterThan(0n);
+    expect(n.rewards).toMatchObject({
+      points: String(work.points),
+      fees: String(work.fees),
+      claimed: String(r.claim.paid),
+      capped: String(r.claim.recycled),
+    });
+    expect(n.rewards.epochs).toHaveLength(1);
+    expect(n.rewards.epochs[0]).toMatchObject({
+      epoch: String(r.workEpoch),
+      points: String(work.points),
+      fees: String(work.fees),
+      claimed: true,
+      share: String(r.claim.share),
+      paid: String(r.claim.paid),
+      recycled: String(r.claim.recycled),
+      estimate: null,
+    });
+    expect(n.stats).toMatchObject({
+      rewardPoints: String(work.points),
+      rewardFees: String(work.fees),
+      rewardsClaimed: String(r.claim.paid),
+      rewardsCapped: String(r.claim.recycled),
+    });
+    // The settlement's paid value is the work point count.
+    expect(work.points).toBe(sc.settled.chunk.paid);
+
+    // Every indexed epoch of both contracts equals epochOf on chain.
+    const client = createClient(`${ponder.url}/sql`, { schema });
+    const epochs = await client.db.select().from(schema.rewardEpoch);
+    for (const e of epochs) {
+      const onChain =
+        e.contract === "RewardPool" ? await pool.read.epochOf([e.epoch]) : await vr.read.epochOf([e.epoch]);
+      expect({
+        contract: e.contract,
+        epoch: e.epoch,
+        pool: e.pool,
+        points: e.points,
+        allocated: e.allocated,
+        swept: e.swept,
+      }).toEqual({
+        contract: e.contract,
+        epoch: e.epoch,
+        pool: onChain.pool,
+        points: onChain.points,
+        allocated: onChain.allocated,
+        swept: onChain.swept,
+      });
+      expect(e.pool).toBe(e.funded + e.recycledIn + e.sweptIn);
+    }
+    const byKey = new Map(epochs.map((e) => [`${e.contract}:${e.epoch}`, e]));
+    expect(byKey.get(`RewardPool:${r.workEpoch}`)).toMatchObject({
+      funded: r.poolFunded,
+      claims: 1,
+      paid: r.claim.paid,
+    });
+    expect(byKey.get(`RewardPool:${r.sweptPoolEpoch}`)).toMatchObject({
+      swept: true,
+      sweptAmount: r.sweepFunded,
+      sweptInto: r.claim.intoEpoch,
+    });
+    // The claim's capped part and the sweep both landed in the epoch current at the claim.
+    expect(byKey.get(`RewardPool:${r.claim.intoEpoch}`)).toMatchObject({
+      recycledIn: r.claim.recycled,
+      sweptIn: r.sweepFunded,
+    });
+    expect(byKey.get(`ValidatorRewards:${r.canaryEpoch}`)).toMatchObject({ points: 1n, paid: r.validatorClaim });
+    expect(byKey.get(`ValidatorRewards:${r.sweptValidatorEpoch}`)).toMatchObject({ swept: true });
+
+    // Validator detail: the catcher's catch and claim; the idle validator has lapsed.
+    const v = (await getJson(ponder.url, `/validators/${r.catcher}`)).body;
+    const [catches, lastCatchAt] = await vr.read.catchesOf([r.catcher]);
+    expect(v.canaries).toMatchObject({
+      catches: Number(catches),
+      lastCatchAt: Number(lastCatchAt),
+      lapsed: await vr.read.isLapsed([r.catcher]),
+    });
+    expect(v.canaries.lapsed).toBe(false);
+    expect(v.canaries.recentCatches.map((c: any) => c.commitment)).toEqual([r.canaries.caught]);
+    expect(v.canaries.recentCatches[0]).toMatchObject({
+      batchId: String(sc.upheld.batchId),
+      leafIndex: sc.upheld.leafIndex,
+      epoch: String(r.canaryEpoch),
+    });
+    expect(v.rewards).toMatchObject({ claimed: String(r.validatorClaim), claims: 1 });
+    expect(v.rewards.epochs).toEqual([
+      expect.objectContaining({
+        epoch: String(r.canaryEpoch),
+        points: String(await vr.read.pointsOf([r.canaryEpoch, r.catcher])),
+        claimed: true,
+        paid: String(r.validatorClaim),
+      }),
+    ]);
+    expect(r.validatorClaim).toBe(r.validatorFunded); // the only catcher of its epoch takes the pool
+    expect(v.declared).toMatchObject({ modelCount: 1 });
+    const idle = (await getJson(ponder.url, `/validators/${r.idle}`)).body;
+    expect(idle.canaries).toMatchObject({ catches: 0, lastCatchAt: 0, sinceLastCatch: 2, lapsed: true });
+    expect(await vr.read.isLapsed([r.idle])).toBe(true);
+    expect((await getJson(ponder.url, `/validators/0x${"00".repeat(19)}01`)).status).toBe(404);
+    expect((await getJson(ponder.url, "/validators/0x12")).body.error.code).toBe("invalid_query");
+
+    // Market stats and contract wiring.
+    const stats = (await getJson(ponder.url, "/stats")).body;
+    const [revealed, caught, missed] = await vr.read.canaryStats();
+    expect(stats.market).toMatchObject({
+      canariesPlanted: 3,
+      canariesRevealed: Number(revealed),
+      canariesCaught: Number(caught),
+      rewardPoolFunded: String(r.poolFunded + r.sweepFunded),
+      rewardPoolPaid: String(r.claim.paid),
+      rewardPoolRecycled: String(r.claim.recycled),
+      rewardPoolSwept: String(r.sweepFunded),
+      validatorRewardsFunded: String(r.validatorFunded + r.sweepFunded),
+      validatorRewardsPaid: String(r.validatorClaim),
+      validatorRewardsSwept: String(r.sweepFunded),
+    });
+    expect(missed).toBe(1n);
+    expect(stats.rewardEpochs.RewardPool.map((e: any) => e.epoch)).toContain(String(r.workEpoch));
+    expect(stats.rewardEpochs.ValidatorRewards.map((e: any) => e.epoch)).toContain(String(r.canaryEpoch));
+    expect(stats.parameters.RewardPool.claimWindowEpochs).toBe("40");
+    expect(stats.parameters.ValidatorRewards).toMatchObject({
+      lapseCanaries: "2",
+      minRevealDelay: String(sc.f.deployed.params.canaryMinRevealDelaySeconds),
+    });
+    const a = sc.f.deployed.addresses;
+    expect(stats.contracts).toEqual({
+      BatchSettlement: { rewardPool: lower(a.RewardPool), auctionMarket: lower(a.AuctionMarket) },
+      ChallengeGame: { resolver: lower(a.Committee) },
+    });
+
+    // The canary rows: the decoy stays unrevealed; the missed one has no catcher.
+    const rows = await client.db.select().from(schema.canary);
+    const c = Object.fromEntries(rows.map((x) => [x.commitment, x]));
+    expect(c[r.canaries.caught]).toMatchObject({ revealed: true, catcher: lower(r.catcher), revealIndex: 1 });
+    expect(c[r.canaries.missed]).toMatchObject({
+      revealed: true,
+      catcher: null,
+      batchId: sc.cleared.batchId,
+      revealIndex: 2,
+    });
+    expect(c[r.canaries.decoy]).toMatchObject({ revealed: false, batchId: null });
+    const fundings = await client.db.select().from(schema.rewardFunding);
+    expect(fundings.map((x) => `${x.contract}:${x.amount}`).sort()).toEqual(
+      [
+        `RewardPool:${r.poolFunded}`,
+        `RewardPool:${r.sweepFunded}`,
+        `ValidatorRewards:${r.validatorFunded}`,
+        `ValidatorRewards:${r.sweepFunded}`,
+      ].sort(),
+    );
+  });
+
   it("answers GraphQL over the new tables with their relations", async () => {
     const data = await graphql(
       ponder.url,
@@ -238,6 +400,9 @@ export function marketSuite(database: SuiteDatabase): void {
         batch(id: "${sc.settled.batchId}") { status leaves(orderBy: "leafIndex") { items { leafIndex tokens hash } } chunks { items { decoded } } }
         auctionJob(id: "${sc.job.id}") { status bidList { items { bidder price status } } }
         disputes { items { id outcome votes { items { member guilty } } rounds { items { outcome } } } }
+        node(address: "${lower(sc.node)}") { rewards { items { epoch claimed paid } } }
+        validator(address: "${lower(sc.rewards.catcher)}") { stats { catches } rewards { items { epoch points } } }
+        canarys(where: { revealed: true }, orderBy: "revealIndex") { items { commitment catcher batchRecord { id } } }
       }`,
     );
     expect(data.batch.status).toBe("released");
@@ -247,6 +412,19 @@ export function marketSuite(database: SuiteDatabase): void {
     expect(data.disputes.items).toHaveLength(1);
     expect(data.disputes.items[0].votes.items).toHaveLength(sc.upheld.members.length);
     expect(data.disputes.items[0].rounds.items).toEqual([{ outcome: "guilty" }]);
+    expect(data.node.rewards.items).toEqual([
+      { epoch: String(sc.rewards.workEpoch), claimed: true, paid: String(sc.rewards.claim.paid) },
+    ]);
+    expect(data.validator.stats).toEqual({ catches: 1 });
+    expect(data.validator.rewards.items).toEqual([{ epoch: String(sc.rewards.canaryEpoch), points: "1" }]);
+    expect(data.canarys.items).toEqual([
+      {
+        commitment: sc.rewards.canaries.caught,
+        catcher: lower(sc.rewards.catcher),
+        batchRecord: { id: String(sc.upheld.batchId) },
+      },
+      { commitment: sc.rewards.canaries.missed, catcher: null, batchRecord: { id: String(sc.cleared.batchId) } },
+    ]);
   });
 
   it("answers SQL over HTTP on the new tables", async () => {
@@ -290,6 +468,13 @@ export function marketSuite(database: SuiteDatabase): void {
       creditWithdrawal: schema.creditWithdrawal,
       stakeEvent: schema.stakeEvent,
       parameterChange: schema.parameterChange,
+      rewardEpoch: schema.rewardEpoch,
+      rewardFunding: schema.rewardFunding,
+      nodeReward: schema.nodeReward,
+      validatorReward: schema.validatorReward,
+      validatorStats: schema.validatorStats,
+      canary: schema.canary,
+      contractLink: schema.contractLink,
     };
     const before = await rowCounts(ponder.url, tables);
     const statsBefore = (await getJson(ponder.url, "/stats")).body.market;

@@ -8,7 +8,8 @@
  *   GET /jobs/:id            one auction job with its bids
  *   GET /batches/:id         one batch with its chunks, leaves (decoded from calldata) and challenges
  *   GET /challenges/:id      one challenge ("batchId:leafIndex") with its dispute, rounds and votes
- *   GET /stats               market totals and governance parameters
+ *   GET /validators/:address one validator: declared models, stake, canary catches, fee-stream rewards
+ *   GET /stats               market totals, reward epochs, contract links and governance parameters
  * Ponder adds /health, /ready, /status and /metrics. Errors are JSON: { error: { code, message, issues? } }.
  */
 import { db, publicClients } from "ponder:api";
@@ -18,9 +19,11 @@ import schema, {
   batch,
   batchChunk,
   batchLeaf,
+  canary,
   capability,
   challenge,
   committeeVote,
+  contractLink,
   dispute,
   disputeRound,
   leafStatus,
@@ -29,14 +32,19 @@ import schema, {
   marketStats,
   model,
   node,
+  nodeReward,
   nodeStats,
   parameter,
   reputationUpdate,
+  rewardEpoch,
   stakeAccount,
+  validator,
   validatorModel,
+  validatorReward,
+  validatorStats,
 } from "ponder:schema";
 import { Hono, type Context } from "hono";
-import { and, asc, client, count, desc, eq, graphql, min, replaceBigInts, sum } from "ponder";
+import { and, asc, client, count, desc, eq, graphql, inArray, min, replaceBigInts, sum } from "ponder";
 import type { Hex } from "viem";
 import { z } from "zod";
 import { START, valueAt } from "../../../agents/lib/reputation.ts";
@@ -161,7 +169,7 @@ app.get("/nodes/:address", async (c) => {
   const address = parsed.data.toLowerCase() as Hex;
   const [n] = await db.select().from(node).where(eq(node.address, address));
   if (!n) return fail(c, 404, "unknown_node", `No node ${address} has been seen on chain.`);
-  const [stakeRows, caps, stats, history, credits, escrow, now, params, batches, challenges, auctionsWon] =
+  const [stakeRows, caps, stats, history, credits, escrow, now, params, batches, challenges, auctionsWon, rewards] =
     await Promise.all([
       db.select().from(stakeAccount).where(eq(stakeAccount.address, address)),
       db
@@ -195,8 +203,10 @@ app.get("/nodes/:address", async (c) => {
       db.select().from(batch).where(eq(batch.node, address)).orderBy(desc(batch.id)).limit(20),
       db.select().from(challenge).where(eq(challenge.node, address)).orderBy(desc(challenge.revealedAt)).limit(20),
       db.select().from(auctionJob).where(eq(auctionJob.winner, address)).orderBy(desc(auctionJob.id)).limit(20),
+      db.select().from(nodeReward).where(eq(nodeReward.node, address)).orderBy(desc(nodeReward.epoch)).limit(20),
     ]);
   const s = stakeRows[0];
+  const st = stats[0];
   return json(c, {
     ...n,
     reputation: { current: currentReputation(n, now, params), stored: n.reputation, updatedAt: n.reputationUpdatedAt },
@@ -219,6 +229,90 @@ app.get("/nodes/:address", async (c) => {
     recentBatches: batches,
     recentChallenges: challenges,
     recentAuctionsWon: auctionsWon,
+    rewards: {
+      points: st?.rewardPoints ?? 0n,
+      fees: st?.rewardFees ?? 0n,
+      claimed: st?.rewardsClaimed ?? 0n,
+      capped: st?.rewardsCapped ?? 0n,
+      epochs: await withRewardEstimates(rewards),
+    },
+  });
+});
+
+type NodeRewardRow = typeof nodeReward.$inferSelect;
+
+/**
+ * The node's RewardPool epochs, newest first; an unclaimed one carries `estimate` = what a claim
+ * would pay from the epoch's pool and points as indexed now (share = pool x points / total points,
+ * amount = min(share, fees): the contract's formula; the pool of an epoch not yet ended can grow).
+ */
+async function withRewardEstimates(rows: NodeRewardRow[]) {
+  const epochs = rows.length
+    ? await db
+        .select()
+        .from(rewardEpoch)
+        .where(
+          and(
+            eq(rewardEpoch.contract, "RewardPool"),
+            inArray(
+              rewardEpoch.epoch,
+              rows.map((r) => r.epoch),
+            ),
+          ),
+        )
+    : [];
+  return rows.map((r) => {
+    const e = epochs.find((x) => x.epoch === r.epoch);
+    if (r.claimed || !e || e.swept || e.points === 0n) return { ...r, estimate: null };
+    const share = (e.pool * r.points) / e.points;
+    return { ...r, estimate: { share, amount: share < r.fees ? share : r.fees } };
+  });
+}
+
+app.get("/validators/:address", async (c) => {
+  const parsed = addressSchema.safeParse(c.req.param("address"));
+  if (!parsed.success) return badRequest(c, parsed.error);
+  const address = parsed.data.toLowerCase() as Hex;
+  const [declared, stats, stakeRows, models, rewards, catches, market, lapse] = await Promise.all([
+    db.select().from(validator).where(eq(validator.address, address)),
+    db.select().from(validatorStats).where(eq(validatorStats.validator, address)),
+    db.select().from(stakeAccount).where(eq(stakeAccount.address, address)),
+    db.select().from(validatorModel).where(eq(validatorModel.validator, address)).orderBy(asc(validatorModel.modelId)),
+    db
+      .select()
+      .from(validatorReward)
+      .where(eq(validatorReward.validator, address))
+      .orderBy(desc(validatorReward.epoch))
+      .limit(20),
+    db.select().from(canary).where(eq(canary.catcher, address)).orderBy(desc(canary.revealIndex)).limit(20),
+    db.select().from(marketStats),
+    db
+      .select()
+      .from(parameter)
+      .where(and(eq(parameter.contract, "ValidatorRewards"), eq(parameter.name, "lapseCanaries"))),
+  ]);
+  const v = declared[0];
+  const st = stats[0];
+  if (!v && !st && stakeRows.length === 0) {
+    return fail(c, 404, "unknown_validator", `No validator ${address} has been seen on chain.`);
+  }
+  const revealed = market[0]?.canariesRevealed ?? 0;
+  const lastCatchAt = st?.lastCatchAt ?? 0;
+  const lapseCanaries = lapse[0]?.value ?? null;
+  return json(c, {
+    address,
+    declared: v ? { modelCount: v.modelCount, firstDeclaredAt: v.firstDeclaredAt } : null,
+    models,
+    stake: stakeRows[0] ?? null,
+    canaries: {
+      catches: st?.catches ?? 0,
+      lastCatchAt,
+      // ValidatorRewards.isLapsed: caught none of the last `lapseCanaries` revealed canaries.
+      sinceLastCatch: revealed - lastCatchAt,
+      lapsed: lapseCanaries === null ? null : BigInt(revealed - lastCatchAt) >= lapseCanaries,
+      recentCatches: catches,
+    },
+    rewards: { claimed: st?.rewardsClaimed ?? 0n, claims: st?.claims ?? 0, epochs: rewards },
   });
 });
 
@@ -327,13 +421,22 @@ app.get("/challenges/:id", async (c) => {
 });
 
 app.get("/stats", async (c) => {
-  const [[market], params] = await Promise.all([
+  const [[market], params, epochs, links] = await Promise.all([
     db.select().from(marketStats),
     db.select().from(parameter).orderBy(parameter.contract, parameter.name),
+    db.select().from(rewardEpoch).orderBy(asc(rewardEpoch.contract), desc(rewardEpoch.epoch)),
+    db.select().from(contractLink).orderBy(contractLink.contract, contractLink.name),
   ]);
   const parameters: Record<string, Record<string, bigint>> = {};
   for (const p of params) (parameters[p.contract] ??= {})[p.name] = p.value;
-  return json(c, { market: market ?? null, parameters });
+  const contracts: Record<string, Record<string, string>> = {};
+  for (const l of links) (contracts[l.contract] ??= {})[l.name] = l.address;
+  // The last 10 epochs of each reward contract, newest first.
+  const rewardEpochs = {
+    RewardPool: epochs.filter((e) => e.contract === "RewardPool").slice(0, 10),
+    ValidatorRewards: epochs.filter((e) => e.contract === "ValidatorRewards").slice(0, 10),
+  };
+  return json(c, { market: market ?? null, rewardEpochs, contracts, parameters });
 });
 
 export default app;
