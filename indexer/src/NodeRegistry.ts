@@ -4,24 +4,21 @@ import { capability, node, reputationUpdate } from "ponder:schema";
 import { eq } from "ponder";
 import { zeroAddress, type Hex } from "viem";
 import { START } from "../../agents/lib/reputation.ts";
-import { meta, updateMarket, type Db } from "../lib/store.ts";
+import { meta, updateMarket } from "../lib/store.ts";
 
-/** Creates the node row for an address that has reputation but never registered. */
-async function ensureNode(db: Db, address: Hex): Promise<void> {
-  await db
-    .insert(node)
-    .values({
-      address,
-      signer: zeroAddress,
-      endpoint: "",
-      status: "unregistered",
-      registeredAt: 0n,
-      registeredBlock: 0n,
-      deregisteredAt: null,
-      reputation: START,
-      reputationUpdatedAt: null,
-    })
-    .onConflictDoNothing();
+/** The row of an address that has reputation but never registered (status "unregistered"). */
+function unregisteredNode(address: Hex) {
+  return {
+    address,
+    signer: zeroAddress,
+    endpoint: "",
+    status: "unregistered",
+    registeredAt: 0n,
+    registeredBlock: 0n,
+    deregisteredAt: null,
+    reputation: START,
+    reputationUpdatedAt: null,
+  };
 }
 
 ponder.on("NodeRegistry:NodeRegistered", async ({ event, context }) => {
@@ -80,8 +77,13 @@ ponder.on("NodeRegistry:NodeDeregistered", async ({ event, context }) => {
 
 ponder.on("NodeRegistry:ReputationUpdated", async ({ event, context }) => {
   const { node: address, newValue, score, value } = event.args;
-  await ensureNode(context.db, address);
-  await context.db.update(node, { address }).set({ reputation: newValue, reputationUpdatedAt: event.block.timestamp });
+  // One upsert (was an insert-if-missing and an update): the row of a never-registered address is
+  // created with the new reputation.
+  const fields = { reputation: newValue, reputationUpdatedAt: event.block.timestamp };
+  await context.db
+    .insert(node)
+    .values({ ...unregisteredNode(address), ...fields })
+    .onConflictDoUpdate(fields);
   await context.db
     .insert(reputationUpdate)
     .values({ id: event.id, node: address, newValue, score, value, ...meta(event) });
