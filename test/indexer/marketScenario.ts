@@ -35,6 +35,8 @@ type Loose = {
 
 export type MarketScenario = {
   f: ProtocolFixture;
+  /** The scenario's batch driver (its voucher totals and ticket sequences), for later batches. */
+  driver: BatchDriver;
   node: Address;
   loser: Address;
   job: { id: bigint; winnerPrice: bigint; loserPrice: bigint; clearing: bigint; tokens: number[]; requester: Address };
@@ -283,6 +285,7 @@ export async function runMarketScenario(chainUrl: string): Promise<MarketScenari
 
   return {
     f,
+    driver: d,
     node: node.account.address,
     loser: loser.account.address,
     job: {

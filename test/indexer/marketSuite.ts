@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createClient } from "@ponder/client";
 import { eq } from "@ponder/client";
+import { parseEventLogs } from "viem";
 import { leafHash } from "../../agents/lib/encodings.ts";
 import { writeDeployment } from "../../agents/lib/deployments.ts";
 import * as schema from "../../indexer/ponder.schema.ts";
@@ -502,4 +503,30 @@ export function marketSuite(database: SuiteDatabase): void {
     expect(statsAfter.batches).toBe(statsBefore.batches + 1);
     expect(statsAfter.leavesSettled).toBe(statsBefore.leavesSettled);
   }, 300_000);
+
+  // Last: it settles a new batch, which the assertions above do not count.
+  it("estimates an unclaimed node reward as the contract's claimable", async () => {
+    const pool = await sc.f.viem.getContractAt("RewardPool", sc.f.deployed.addresses.RewardPool);
+    // The second requester's vouchers are fully settled, so its next voucher pays exactly this leaf.
+    const r2 = sc.f.requesters[1]!;
+    const made = await sc.driver.ticketLeaf(r2, "unclaimed work", 5);
+    const b = await sc.driver.commit([made]);
+    await sc.driver.toSettlement(b.header);
+    const [receipt] = await sc.driver.settleAll(b.batchId, b.header, b.batch, [r2]);
+    const [work] = parseEventLogs({ abi: pool.abi, logs: receipt!.logs, eventName: "WorkRecorded" });
+    const epoch = work!.args.epoch;
+    // The epoch current at the claims holds the capped part and the sweep: a pool to share.
+    expect(epoch).toBe(sc.rewards.claim.intoEpoch);
+    await ponder.waitForBlock(await latestBlock());
+    const n = (await getJson(ponder.url, `/nodes/${sc.node}`)).body;
+    const [share, amount] = await pool.read.claimable([epoch, sc.node]);
+    expect(share).toBeGreaterThan(0n);
+    expect(amount).toBeLessThan(share); // capped by the fees of this one leaf
+    expect(n.rewards.epochs[0]).toMatchObject({
+      epoch: String(epoch),
+      claimed: false,
+      estimate: { share: String(share), amount: String(amount) },
+    });
+    expect(n.rewards.epochs[1]).toMatchObject({ epoch: String(sc.rewards.workEpoch), estimate: null });
+  }, 120_000);
 }
